@@ -1,0 +1,229 @@
+"""Run configuration: frozen dataclasses, YAML files and `key=value` overrides.
+
+A config has four sections, two levels at most:
+
+    recipe: nbbon                  # which model family (see `tfsenti.recipes.available()`)
+    data:   {name: imdb, validation_fraction: 0.1, ...}     # DataConfig
+    train:  {seed: 1234, epochs: 1, batch_size: 32, ...}     # TrainConfig, shared by every recipe
+    params: {word_ngrams: [1, 3], ...}                       # the recipe's own Params dataclass
+
+Unknown keys and wrong types are errors that name the key and list what is allowed.
+
+Example:
+    >>> from tfsenti.config import build_config
+    >>> config = build_config("nbbon", "imdb", overrides=["params.C=0.5", "train.seed=7"])
+    >>> config.params.C, config.train.seed
+    (0.5, 7)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tfsenti.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Which dataset, where its files are, and how it is split and sampled."""
+
+    name: str = "imdb"
+    data_dir: str | None = None
+    validation_fraction: float = 0.1
+    limit_train: int | None = None
+    limit_test: int | None = None
+    strict: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Settings every recipe shares."""
+
+    seed: int = 1234
+    epochs: int = 1
+    batch_size: int = 32
+    pretrained: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything one `train` run needs; `params` is the recipe's own Params dataclass."""
+
+    recipe: str
+    data: DataConfig
+    train: TrainConfig
+    params: Any
+    name: str | None = None
+
+    @property
+    def export_name(self) -> str:
+        return self.name or f"{self.data.name}-{self.recipe}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recipe": self.recipe,
+            "name": self.name,
+            "data": dataclasses.asdict(self.data),
+            "train": dataclasses.asdict(self.train),
+            "params": dataclasses.asdict(self.params),
+        }
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+_TOP_LEVEL = ("recipe", "name", "data", "train", "params")
+
+
+def default_config_path(recipe: str, data: str, root: str | Path = "configs") -> Path:
+    """`configs/<data>/<recipe>.yaml`, the experiment file the CLI reads when `--config` is not given."""
+    return Path(root) / data / f"{recipe}.yaml"
+
+
+def build_config(
+    recipe: str | None = None,
+    data: str | None = None,
+    *,
+    config_file: str | Path | None = None,
+    overrides: typing.Iterable[str] = (),
+    values: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Resolve a RunConfig: recipe defaults < YAML file < `values` (CLI flags) < `overrides` (`--set k=v`).
+
+    `overrides` are strings `section.key=value` (YAML-parsed value); a bare `key=value` is accepted when the key
+    exists in exactly one section.
+    """
+    raw: dict[str, Any] = {}
+    if config_file is not None:
+        raw = _read_yaml(Path(config_file))
+    recipe = recipe or raw.get("recipe")
+    if not recipe:
+        raise ConfigError("No recipe given. Pass `--model NAME` or put `recipe: NAME` in the config file.")
+    if raw.get("recipe") not in (None, recipe):
+        raise ConfigError(f"Config file {config_file} is for recipe {raw['recipe']!r}, but --model is {recipe!r}.")
+    raw["recipe"] = recipe
+    if data:
+        raw.setdefault("data", {})
+        raw["data"] = dict(raw["data"] or {}, name=data)
+
+    from tfsenti.recipes import get_recipe_class  # local: the registry imports config
+
+    params_cls = get_recipe_class(recipe).Params
+    sections = {"data": DataConfig, "train": TrainConfig, "params": params_cls}
+    for dotted, value in (values or {}).items():
+        _assign(raw, sections, dotted, value, source="command-line flag")
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, received {item!r}. Example: --set params.C=0.5")
+        key, text = item.split("=", 1)
+        _assign(raw, sections, key.strip(), yaml.safe_load(text), source=f"--set {item}")
+
+    unknown = set(raw) - set(_TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"Unknown top-level config key(s) {sorted(unknown)}; allowed: {list(_TOP_LEVEL)}.")
+    built = {name: _build_dataclass(cls, raw.get(name) or {}, name) for name, cls in sections.items()}
+    return RunConfig(recipe=recipe, name=raw.get("name"), **built)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Config file {path} is not valid YAML: {error}") from error
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping at the top level, found {type(loaded).__name__}.")
+    return loaded
+
+
+def _assign(raw: dict, sections: dict[str, type], dotted: str, value: Any, *, source: str) -> None:
+    if dotted in ("name", "recipe"):
+        raw[dotted] = value
+        return
+    if "." in dotted:
+        section, key = dotted.split(".", 1)
+        if section not in sections:
+            raise ConfigError(f"Unknown config section {section!r} in {source}; sections: {list(sections)}.")
+    else:
+        key = dotted
+        owners = [name for name, cls in sections.items() if key in _field_names(cls)]
+        if len(owners) != 1:
+            where = f"it exists in {owners}" if owners else "no section has it"
+            allowed = {name: sorted(_field_names(cls)) for name, cls in sections.items()}
+            raise ConfigError(f"Cannot place key {key!r} from {source}: {where}. Use section.key; keys: {allowed}.")
+        section = owners[0]
+    raw.setdefault(section, {})
+    raw[section] = dict(raw[section] or {}, **{key: value})
+
+
+def _field_names(cls: type) -> set[str]:
+    return {field.name for field in dataclasses.fields(cls)}
+
+
+def _build_dataclass(cls: type, values: dict[str, Any], section: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"Config section {section!r} must be a mapping, found {type(values).__name__}.")
+    names = _field_names(cls)
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"Unknown key(s) {sorted(unknown)} in section {section!r}; allowed: {sorted(names)}.")
+    hints = typing.get_type_hints(cls)
+    checked = {key: _check_type(f"{section}.{key}", value, hints[key]) for key, value in values.items()}
+    try:
+        return cls(**checked)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"Invalid section {section!r}: {error}") from error
+
+
+def _check_type(key: str, value: Any, hint: Any) -> Any:
+    """Return `value` converted to `hint` where that is lossless (int -> float, list -> tuple), else raise."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(hint):
+            try:
+                return _check_type(key, value, option)
+            except ConfigError as error:
+                errors.append(error)
+        raise errors[-1] if len(errors) == 1 else ConfigError(
+            f"Config key {key!r} expects {_describe(hint)}, received {value!r} ({type(value).__name__})."
+        )
+    if hint is type(None):
+        if value is None:
+            return None
+    elif hint is typing.Any:
+        return value
+    elif origin is typing.Literal:
+        if value in typing.get_args(hint):
+            return value
+        raise ConfigError(f"Config key {key!r} must be one of {list(typing.get_args(hint))}, received {value!r}.")
+    elif origin in (tuple, list):
+        if isinstance(value, (list, tuple)):
+            args = typing.get_args(hint)
+            if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+                return tuple(_check_type(key, item, args[0]) for item in value)
+            if origin is tuple and args:
+                if len(args) != len(value):
+                    raise ConfigError(f"Config key {key!r} expects {len(args)} values, received {list(value)!r}.")
+                return tuple(_check_type(key, item, arg) for item, arg in zip(value, args))
+            return origin(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(hint, type) and isinstance(value, hint):
+        return value
+    raise ConfigError(f"Config key {key!r} expects {_describe(hint)}, received {value!r} ({type(value).__name__}).")
+
+
+def _describe(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")

@@ -1,0 +1,60 @@
+"""The Recipe protocol every model family implements (see DESIGN.md).
+
+A recipe only stores its config in `__init__`; `fit` learns, `predict_proba` returns an (n, C) array whose rows
+sum to 1, and `export` writes a SavedModel that takes raw text (`serving_default`: `text` -> `probabilities`,
+`label`). The CLI, runs, evaluation and the TF Serving layout are shared and live elsewhere.
+
+Example:
+    >>> from tfsenti.recipes import get_recipe_class
+    >>> from tfsenti.config import build_config
+    >>> config = build_config("nbbon", "imdb")
+    >>> recipe = get_recipe_class("nbbon")(config, num_classes=2)
+    >>> recipe.is_fitted
+    False
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tfsenti.errors import NotFittedError
+
+
+class Recipe(abc.ABC):
+    """Base class: subclasses set `name` and `Params`, and implement fit / predict_proba / export."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    uses_pretrained: ClassVar[bool] = False  # whether --pretrained means something for this recipe
+
+    def __init__(self, config, *, num_classes: int):
+        self.config = config
+        self.params = config.params
+        self.num_classes = num_classes
+        self.is_fitted = False
+
+    @abc.abstractmethod
+    def fit(self, train, validation=None, *, unlabeled=None, log_dir: str | Path | None = None) -> dict[str, float]:
+        """Learn from `train` (a TextDataset); returns a few summary numbers (validation metrics, losses)."""
+
+    @abc.abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, shape (len(texts), num_classes), float32, rows sum to 1."""
+
+    @abc.abstractmethod
+    def export(self, export_dir: str | Path) -> Path:
+        """Write a SavedModel obeying the contract into the (new, empty) folder `export_dir`; return it."""
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(train) first.")
+
+    def describe(self) -> dict[str, Any]:
+        """Recipe name and its resolved params, for metadata."""
+        return {"recipe": self.name, "params": dataclasses.asdict(self.params)}
