@@ -51,6 +51,10 @@ class Recipe(abc.ABC):
     def export(self, export_dir: str | Path) -> Path:
         """Write a SavedModel obeying the contract into the (new, empty) folder `export_dir`; return it."""
 
+    def wants_unlabeled(self) -> bool:
+        """Whether `fit` uses unlabeled text (the pipeline then passes the dataset's unlabeled split)."""
+        return False
+
     def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(train) first.")

@@ -1,0 +1,206 @@
+"""tfsenti command line: train, evaluate, predict, list datasets. Flags become a Config; no ML logic lives here.
+
+Examples:
+    python cli.py train --model nbbon --data imdb
+    python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc --limit-train 20000
+    python cli.py evaluate saved_models/imdb-nbbon
+    python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
+    python cli.py datasets
+    tensorboard --logdir runs
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import tfsenti  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads; see tfsenti/__init__.py)
+
+import click
+
+from tfsenti.errors import TfsentiError
+
+ROOT = Path(__file__).resolve().parent
+
+
+class _Group(click.Group):
+    """Turns tfsenti's own errors into one clear line (no stack trace) and Ctrl-C into a short notice."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TfsentiError as error:
+            raise click.ClickException(str(error)) from error
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted. Completed exports and run folders are kept; nothing half-written is "
+                       "published.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """tfsenti: sentiment models for English and Korean on the TensorFlow stack.
+
+    Train a model, evaluate it, predict with it, all from raw text:
+
+    \b
+      python cli.py train --model nbbon --data imdb
+      python cli.py evaluate saved_models/imdb-nbbon
+      python cli.py predict saved_models/imdb-nbbon "What a wonderful film"
+      tensorboard --logdir runs
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
+    for noisy in ("tensorflow", "absl", "h5py", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _recipe_names() -> list[str]:
+    from tfsenti.recipes import available
+
+    return available()
+
+
+@main.command()
+@click.option("--model", "model", required=True, type=click.Choice(_recipe_names()), help="Recipe (model family).")
+@click.option("--data", "data", required=True, help="Dataset name: imdb, nsmc, amazon (see `datasets`).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files "
+              "(else $TFSENTI_DATA_DIR, the cache, then a download).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config "
+              "[default: configs/<data>/<model>.yaml when it exists].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key, e.g. --set params.C=0.5 (repeatable).")
+@click.option("--limit-train", type=click.IntRange(min=1), help="Train on a seeded sample of N examples.")
+@click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on a seeded sample of N examples.")
+@click.option("--seed", type=int, help="Random seed for splits, sampling and training.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (recipes that iterate).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size.")
+@click.option("--pretrained", metavar="NAME_OR_PATH", help="Pretrained weights: a keras_hub preset, TF-Hub "
+              "handle, transformers name or a local folder, whatever the recipe takes.")
+@click.option("--name", help="Export name under saved_models/ [default: <data>-<model>].")
+@click.option("--strict", is_flag=True, help="Stop at the first bad data row instead of skipping and counting it.")
+@click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
+@click.option("--models-dir", default="saved_models", show_default=True, type=click.Path(file_okay=False))
+def train(model, data, data_dir, config_file, overrides, limit_train, limit_test, seed, epochs, batch_size,
+          pretrained, name, strict, runs_dir, models_dir) -> None:
+    """Train a model, evaluate it (validation, then test once) and export it as a SavedModel.
+
+    Writes runs/<data>-<model>-<time>/ (config.yaml, metrics.json, TensorBoard events) and
+    saved_models/<name>/<version>/ (TF Serving layout, raw text in).
+
+    \b
+    Examples:
+      python cli.py train --model nbbon --data imdb
+      python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc
+      python cli.py train --model nbbon --data imdb --limit-train 5000 --set params.C=0.5
+    """
+    from tfsenti.config import build_config, default_config_path
+    from tfsenti.pipeline import train as run_training
+
+    if config_file is None and default_config_path(model, data, ROOT / "configs").is_file():
+        config_file = default_config_path(model, data, ROOT / "configs")
+    values = {key: value for key, value in {
+        "data.data_dir": data_dir, "data.limit_train": limit_train, "data.limit_test": limit_test,
+        "train.seed": seed, "train.epochs": epochs, "train.batch_size": batch_size,
+        "train.pretrained": pretrained, "name": name,
+    }.items() if value is not None}
+    if strict:
+        values["data.strict"] = True
+    config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)
+    if config.train.pretrained and not _recipe_class(model).uses_pretrained:
+        raise click.UsageError(f"--pretrained has no meaning for recipe {model!r}; it trains from scratch.")
+    click.echo(f"config: {config_file or 'recipe defaults'}; export name: {config.export_name}")
+    result = run_training(config, runs_root=runs_dir, models_root=models_dir)
+    test = result.metrics["test"]
+    click.echo(f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
+               f"ROC-AUC {test['roc_auc']:.4f}  (train {result.metrics['train_seconds']:.1f} s)")
+    click.echo(f"run: {result.run_dir}\nmodel: {result.model_dir}")
+
+
+def _recipe_class(name: str):
+    from tfsenti.recipes import get_recipe_class
+
+    return get_recipe_class(name)
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(exists=True))
+@click.option("--data", help="Dataset to evaluate on [default: the one the model was trained on].")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files.")
+@click.option("--split", default="test", show_default=True, help="Which split to score.")
+@click.option("--limit-test", type=click.IntRange(min=1), help="Score a seeded sample of N examples.")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Also write TensorBoard summaries here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(model_path, data, data_dir, split, limit_test, log_dir, as_json) -> None:
+    """Score an exported model (its newest version) on a dataset split.
+
+    \b
+    Example:
+      python cli.py evaluate saved_models/imdb-nbbon
+      python cli.py evaluate saved_models/imdb-nbbon/1 --limit-test 2000 --json
+    """
+    from tfsenti.pipeline import evaluate_model
+
+    metrics = evaluate_model(model_path, data=data, data_dir=data_dir, split=split, limit=limit_test,
+                             log_dir=log_dir)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2))
+        return
+    click.echo(f"{metrics['model']} on {metrics['dataset']}/{metrics['split']} ({metrics['n']} examples)")
+    for key in ("accuracy", "macro_f1", "roc_auc", "log_loss"):
+        click.echo(f"  {key:<9} {metrics[key]:.4f}")
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(exists=True))
+@click.argument("texts", nargs=-1)
+@click.option("--file", "text_file", type=click.File("r", encoding="utf-8"),
+              help="Read texts from a file, one per line ('-' for standard input).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per text.")
+def predict(model_path, texts, text_file, as_json) -> None:
+    """Predict the sentiment of texts given as arguments, in a file, or on standard input.
+
+    \b
+    Examples:
+      python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
+      python cli.py predict saved_models/imdb-nbbon --file reviews.txt --json
+      cat reviews.txt | python cli.py predict saved_models/imdb-nbbon
+    """
+    from tfsenti import export
+
+    texts = list(texts)
+    if text_file is not None:
+        texts += [line.rstrip("\n") for line in text_file]
+    elif not texts and not sys.stdin.isatty():
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    if not texts:
+        raise click.UsageError("Give texts as arguments, --file FILE, or pipe them on standard input.")
+    class_names = export.read_metadata(model_path).get("class_names")
+    out = export.predict_texts(export.load_model(model_path), texts)
+    for text, probabilities, label in zip(texts, out["probabilities"], out["label"]):
+        name = class_names[label] if class_names else str(label)
+        if as_json:
+            click.echo(json.dumps({"text": text, "label": name, "probabilities": probabilities.round(6).tolist()},
+                                  ensure_ascii=False))
+        else:
+            click.echo(f"{name:<9} {probabilities.max():.3f}  {text}")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Also look in this folder.")
+def datasets(data_dir) -> None:
+    """List the known datasets, where their files are looked for, and which are present.
+
+    Lookup order: --data-dir, then $TFSENTI_DATA_DIR, then the cache ($TFSENTI_CACHE_DIR or
+    ~/.cache/tfsenti/datasets), then a download from the official source (unless TFSENTI_OFFLINE=1).
+    """
+    from tfsenti.data import list_datasets
+
+    for info in list_datasets(data_dir=data_dir):
+        click.echo(info.describe())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Shared fixtures: the toy corpus and the location of the real data (tests needing it skip when absent)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """../shared/datasets beside the repository; tests that take it are skipped where it is absent."""
+    if not SHARED_DATASETS.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATASETS} is absent (it sits beside the repo on project machines)")
+    return SHARED_DATASETS
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never touch the user's ~/.cache or the network from tests."""
+    monkeypatch.setenv("TFSENTI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("TFSENTI_OFFLINE", "1")
+    monkeypatch.delenv("TFSENTI_DATA_DIR", raising=False)
