@@ -1,0 +1,113 @@
+"""Binary document-feature matrices from an `NgramAnalyzer`, over 2 worker processes for big corpora.
+
+Example:
+    >>> from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
+    >>> analyzer = NgramAnalyzer(AnalyzerConfig(word_ngrams=(1, 1)))
+    >>> matrix, features = binary_matrix(["a b a", "b c"], analyzer)
+    >>> features, matrix.toarray().tolist()
+    (['w:a', 'w:b', 'w:c'], [[1, 1, 0], [0, 1, 1]])
+    >>> matrix, _ = binary_matrix(["c d"], analyzer, vocabulary={"w:a": 0, "w:c": 1})
+    >>> matrix.toarray().tolist()
+    [[0, 1]]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+PARALLEL_MIN_CHARS = 2_000_000  # below this, one process is faster than starting workers
+
+
+def binary_matrix(
+    texts: Sequence[str],
+    analyzer,
+    *,
+    vocabulary: dict[str, int] | None = None,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+    chunk_size: int = 1000,
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Presence (0/1, int8) CSR matrix of `analyzer` features per text, and the column names.
+
+    Without `vocabulary`, columns are every feature seen, numbered by first appearance. With one (feature ->
+    column), features outside it are dropped and the column names are the vocabulary's. `n_jobs` defaults to
+    min(2, CPUs); workers are used only for corpora over `PARALLEL_MIN_CHARS` characters. `progress` (default:
+    when workers are used) shows a tqdm bar on stderr.
+    """
+    texts = list(texts)
+    chunks = [texts[start:start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    n_jobs = n_jobs or min(2, os.cpu_count() or 1)
+    parallel = n_jobs > 1 and len(chunks) > 1 and sum(map(len, texts)) > PARALLEL_MIN_CHARS
+    show = parallel if progress is None else progress
+
+    from tqdm import tqdm
+
+    learned: dict[str, int] = {} if vocabulary is None else vocabulary
+    indptrs, indices_parts, offset = [np.zeros(1, np.int64)], [], 0
+    with tqdm(total=len(texts), unit="doc", desc="n-grams", disable=not show, file=sys.stderr) as bar:
+        for local_features, indptr, indices in _encoded_chunks(chunks, analyzer, n_jobs if parallel else 1):
+            if vocabulary is None:
+                setdefault = learned.setdefault
+                mapping = np.fromiter((setdefault(f, len(learned)) for f in local_features), np.int64,
+                                      count=len(local_features))
+                indices = mapping[indices]
+            else:
+                get = vocabulary.get
+                mapping = np.fromiter((get(f, -1) for f in local_features), np.int64, count=len(local_features))
+                indices = mapping[indices]
+                keep = indices >= 0
+                rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+                indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=len(indptr) - 1))])
+                indices = indices[keep]
+            indptrs.append(indptr[1:] + offset)
+            indices_parts.append(indices.astype(np.int32))
+            offset += int(indptr[-1])
+            bar.update(len(indptr) - 1)
+    indptr = np.concatenate(indptrs)
+    indices = np.concatenate(indices_parts) if indices_parts else np.zeros(0, np.int32)
+    matrix = sp.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(len(texts), len(learned)))
+    matrix.sort_indices()
+    names = list(learned) if vocabulary is None else _names(vocabulary)
+    return matrix, names
+
+
+def _names(vocabulary: dict[str, int]) -> list[str]:
+    names = [""] * len(vocabulary)
+    for feature, column in vocabulary.items():
+        names[column] = feature
+    return names
+
+
+def _encoded_chunks(chunks, analyzer, n_jobs: int):
+    if n_jobs == 1:
+        for chunk in chunks:
+            yield _encode_chunk((analyzer, chunk))
+        return
+    # fork is fastest and shares the analyzer; after TensorFlow is imported (threads), start clean workers instead
+    method = "fork" if "tensorflow" not in sys.modules and os.name == "posix" else "forkserver"
+    context = multiprocessing.get_context(method)
+    with context.Pool(n_jobs) as pool:
+        yield from pool.imap(_encode_chunk, ((analyzer, chunk) for chunk in chunks))
+
+
+def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """One chunk -> (its distinct features, CSR indptr, per-document unique local indices)."""
+    analyzer, texts = job
+    local: dict[str, int] = {}
+    get = local.get
+    indices: list[int] = []
+    indptr = [0]
+    for text in texts:
+        for feature in set(analyzer(text)):
+            index = get(feature)
+            if index is None:
+                index = local[feature] = len(local)
+            indices.append(index)
+        indptr.append(len(indices))
+    return list(local), np.asarray(indptr, np.int64), np.asarray(indices, np.int64)
