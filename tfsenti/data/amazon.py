@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, Literal
 
 from tfsenti.data.dataset import UNLABELED, BadRows
-from tfsenti.data.records import Record, file_stem, parse_binary_label, read_lines
+from tfsenti.data.records import Record, file_stem, parse_binary_label, read_lines, report
 
 _ZHANG_LABELS = {"1": 0, "2": 1}
 _MAX_RECORD_LINES = 200  # a quoted CSV field may span lines; a stray quote must not swallow the file
@@ -57,17 +57,17 @@ def read_zhang_csv(path: str | Path, *, bad_rows: BadRows | None = None) -> Iter
         try:
             fields = next(csv.reader([line]))
         except csv.Error as error:
-            bad_rows.add(str(path), number, f"malformed CSV: {error}")
+            report(bad_rows, path, number, "malformed CSV", str(error))
             continue
         if len(fields) != 3:
-            bad_rows.add(str(path), number, f"wrong column count: {len(fields)} (expected 3: label, title, text)")
+            report(bad_rows, path, number, "wrong column count", f"{len(fields)}, expected 3: label, title, text")
             continue
         label = parse_binary_label(fields[0], _ZHANG_LABELS, path, number, bad_rows)
         if label is None:
             continue
         text = render_review(fields[1], fields[2])
         if not text:
-            bad_rows.add(str(path), number, "empty text")
+            report(bad_rows, path, number, "empty text")
             continue
         yield Record(text, label, f"{stem}:{number}")
 
@@ -83,11 +83,10 @@ def _csv_records(path: Path, bad_rows: BadRows) -> Iterator[tuple[int, str]]:
             yield start, "\n".join(parts)
             parts = []
         elif len(parts) >= _MAX_RECORD_LINES:
-            bad_rows.add(str(path), start, f"unbalanced quotes: the quoted field is still open after "
-                                           f"{_MAX_RECORD_LINES} lines")
+            report(bad_rows, path, start, "unbalanced quotes", f"a quoted field is still open after {_MAX_RECORD_LINES} lines")
             parts = []
     if parts:
-        bad_rows.add(str(path), start, "unbalanced quotes: the file ends inside a quoted field")
+        report(bad_rows, path, start, "unbalanced quotes", "the file ends inside a quoted field")
 
 
 def read_fasttext(path: str | Path, *, bad_rows: BadRows | None = None) -> Iterator[Record]:
@@ -110,14 +109,13 @@ def read_fasttext(path: str | Path, *, bad_rows: BadRows | None = None) -> Itera
             continue
         head, _, text = line.partition(" ")
         if not head.startswith("__label__"):
-            bad_rows.add(str(path), number, "wrong column count: expected `__label__N text`, found no `__label__` "
-                                            "prefix")
+            report(bad_rows, path, number, "wrong column count", "expected `__label__N text`, found no `__label__` prefix")
             continue
         label = parse_binary_label(head[len("__label__"):], _ZHANG_LABELS, path, number, bad_rows)
         if label is None:
             continue
         if not text.strip():
-            bad_rows.add(str(path), number, "empty text")
+            report(bad_rows, path, number, "empty text")
             continue
         yield Record(text.strip(), label, f"{stem}:{number}")
 
@@ -160,28 +158,28 @@ def read_mcauley_json(
         try:
             review = json.loads(body)
         except json.JSONDecodeError as error:
-            bad_rows.add(str(path), number, f"invalid JSON ({error.msg} at column {error.colno})")
+            report(bad_rows, path, number, "invalid JSON", f"{error.msg} at column {error.colno}")
             continue
         if not isinstance(review, dict):
-            bad_rows.add(str(path), number, f"invalid JSON (expected an object, found {type(review).__name__})")
+            report(bad_rows, path, number, "invalid JSON", f"expected an object, found {type(review).__name__}")
             continue
         label = UNLABELED
         if keep == "polarity":
             try:
                 stars = int(float(review["overall"]))
             except (KeyError, TypeError, ValueError):
-                bad_rows.add(str(path), number, f"unknown label {review.get('overall')!r} (expected `overall` 1-5)")
+                report(bad_rows, path, number, "unknown label", f"overall={review.get('overall')!r}, expected 1-5")
                 continue
             if stars == 3:
                 counts["neutral"] += 1
                 continue
             if stars not in _POLARITY:
-                bad_rows.add(str(path), number, f"unknown label {review['overall']!r} (expected `overall` 1-5)")
+                report(bad_rows, path, number, "unknown label", f"overall={review['overall']!r}, expected 1-5")
                 continue
             label = _POLARITY[stars]
         review_text = review.get("reviewText") or ""
         if not isinstance(review_text, str) or not review_text.strip():
-            bad_rows.add(str(path), number, "empty text")
+            report(bad_rows, path, number, "empty text")
             continue
         summary = review.get("summary") or ""
         yield Record(render_review(summary if isinstance(summary, str) else "", review_text), label,

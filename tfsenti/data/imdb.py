@@ -19,7 +19,7 @@ from typing import Iterator
 
 from tfsenti.data.archive import check_member
 from tfsenti.data.dataset import UNLABELED, BadRows
-from tfsenti.data.records import Record
+from tfsenti.data.records import Record, report
 from tfsenti.errors import DataError
 
 SPLITS = ("train", "test", "unsup")
@@ -127,9 +127,9 @@ def _decode(data: bytes, record_id: str, label: int, where: str, bad_rows: BadRo
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        bad_rows.add(where, 1, f"invalid UTF-8 (byte {error.start})")
+        report(bad_rows, where, 1, "invalid UTF-8", f"byte {error.start}")
         return None
     if not text.strip():
-        bad_rows.add(where, 1, "empty text")
+        report(bad_rows, where, 1, "empty text")
         return None
     return Record(text, label, record_id)

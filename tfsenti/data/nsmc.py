@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from tfsenti.data.dataset import BadRows
-from tfsenti.data.records import Record, parse_binary_label, read_lines
+from tfsenti.data.records import Record, parse_binary_label, read_lines, report
 
 HEADER = ("id", "document", "label")
 _LABELS = {"0": 0, "1": 1}
@@ -38,19 +38,19 @@ def read_nsmc(path: str | Path, *, bad_rows: BadRows | None = None) -> Iterator[
     for number, line in read_lines(path, bad_rows):
         if not line.strip():
             if number == 1:
-                bad_rows.add(str(path), number, "empty line where the header `id<TAB>document<TAB>label` belongs")
+                report(bad_rows, path, number, "missing header", "empty line where `id<TAB>document<TAB>label` belongs")
             continue  # a blank line (e.g. at the end of a file) holds no row
         fields = next(csv.reader([line], delimiter="\t"))
         if number == 1 and tuple(field.strip() for field in fields) == HEADER:
             continue
         if len(fields) != 3:
-            bad_rows.add(str(path), number, f"wrong column count: {len(fields)} (expected 3: id, document, label)")
+            report(bad_rows, path, number, "wrong column count", f"{len(fields)}, expected 3: id, document, label")
             continue
         doc_id, text, raw_label = fields
         label = parse_binary_label(raw_label, _LABELS, path, number, bad_rows)
         if label is None:
             continue
         if not text.strip():
-            bad_rows.add(str(path), number, "empty text")
+            report(bad_rows, path, number, "empty text")
             continue
         yield Record(text, label, doc_id.strip())

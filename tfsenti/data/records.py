@@ -80,7 +80,7 @@ def read_lines(path: str | Path, bad_rows: BadRows) -> Iterator[tuple[int, str]]
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
-                    bad_rows.add(str(path), number, f"invalid UTF-8 (byte {error.start})")
+                    report(bad_rows, path, number, "invalid UTF-8", f"byte {error.start}")
                     continue
                 if number == 1 and text.startswith("\ufeff"):
                     text = text[1:]
@@ -90,12 +90,27 @@ def read_lines(path: str | Path, bad_rows: BadRows) -> Iterator[tuple[int, str]]
                         "Download or copy it again.", path=str(path), line=number + 1) from error
 
 
+def report(bad_rows: BadRows, path: str | Path, line: int, kind: str, detail: str | None = None) -> None:
+    """Record a bad row under a fixed `kind` ("empty text", "invalid JSON", ...), so counts group by kind.
+
+    Under `strict` the row raises at once, and the error carries `detail` (e.g. the label that was found).
+
+    Example:
+        >>> bad = BadRows()
+        >>> report(bad, "train.csv", 4, "unknown label", "'3', expected one of ['1', '2']")
+        >>> bad.rows
+        [('train.csv', 4, 'unknown label')]
+    """
+    reason = f"{kind} ({detail})" if detail and bad_rows.strict else kind
+    bad_rows.add(str(path), line, reason)
+
+
 def parse_binary_label(value: str, mapping: dict[str, int], path: Path, line: int, bad_rows: BadRows) -> int | None:
     """Map a label string through `mapping`, reporting "unknown label" (and returning None) when it is not there."""
     label = mapping.get(value.strip())
     if label is None:
-        bad_rows.add(str(path), line, f"unknown label {value!r} (expected one of {sorted(mapping)})")
+        report(bad_rows, path, line, "unknown label", f"{value!r}, expected one of {sorted(mapping)}")
     return label
 
 
-__all__ = ["Record", "UNLABELED", "is_gzip", "file_stem", "read_lines", "parse_binary_label"]
+__all__ = ["Record", "UNLABELED", "is_gzip", "file_stem", "read_lines", "report", "parse_binary_label"]
