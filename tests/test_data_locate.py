@@ -256,3 +256,23 @@ def test_spec_is_plain_data():
     spec = REGISTRY["amazon"]
     assert dataclasses.is_dataclass(spec) and spec.downloads[0].sha256 is None
     assert REGISTRY["imdb"].downloads[0].sha256.startswith("c40f74a1")
+
+
+def test_interrupted_extraction_is_redone_from_the_cached_archive(tmp_path, cache, monkeypatch):
+    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setenv("TFSENTI_ALLOW_UNVERIFIED", "1")
+    put_nsmc(tmp_path / "pkg" / "inner")
+    spec = tiny_spec("https://example.invalid/tiny.tgz", None, extract=True, path="inner/ratings_train.txt")
+    monkeypatch.setitem(REGISTRY, "tiny", spec)
+    folder = cache / "datasets" / "tiny"
+    folder.mkdir(parents=True)
+    with tarfile.open(folder / "tiny.tgz", "w:gz") as tar:  # downloaded earlier; extraction never finished
+        tar.add(tmp_path / "pkg" / "inner", arcname="inner")
+    (folder / ".extract-leftover").mkdir()
+
+    def no_network(url, timeout):
+        raise AssertionError("the cached archive must be reused, not downloaded again")
+
+    monkeypatch.setattr(download_module.urllib.request, "urlopen", no_network)
+    assert locate("tiny", progress=False) == folder
+    assert (folder / "inner" / "ratings_train.txt").exists() and (folder / ".tiny.tgz.extracted").exists()

@@ -83,7 +83,8 @@ def _csv_records(path: Path, bad_rows: BadRows) -> Iterator[tuple[int, str]]:
             yield start, "\n".join(parts)
             parts = []
         elif len(parts) >= _MAX_RECORD_LINES:
-            report(bad_rows, path, start, "unbalanced quotes", f"a quoted field is still open after {_MAX_RECORD_LINES} lines")
+            report(bad_rows, path, start, "unbalanced quotes",
+                   f"a quoted field is still open after {_MAX_RECORD_LINES} lines")
             parts = []
     if parts:
         report(bad_rows, path, start, "unbalanced quotes", "the file ends inside a quoted field")
@@ -109,7 +110,8 @@ def read_fasttext(path: str | Path, *, bad_rows: BadRows | None = None) -> Itera
             continue
         head, _, text = line.partition(" ")
         if not head.startswith("__label__"):
-            report(bad_rows, path, number, "wrong column count", "expected `__label__N text`, found no `__label__` prefix")
+            report(bad_rows, path, number, "wrong column count",
+                   "expected `__label__N text`, found no `__label__` prefix")
             continue
         label = parse_binary_label(head[len("__label__"):], _ZHANG_LABELS, path, number, bad_rows)
         if label is None:

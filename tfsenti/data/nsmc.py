@@ -3,7 +3,8 @@
 Example:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "ratings_test.txt")
-    >>> _ = open(path, "w", encoding="utf-8").write("id\\tdocument\\tlabel\\n9976970\\t아 더빙.. 진짜 짜증나네요\\t0\\n")
+    >>> rows = "id\\tdocument\\tlabel\\n9976970\\t아 더빙.. 진짜 짜증나네요\\t0\\n"
+    >>> _ = open(path, "w", encoding="utf-8").write(rows)
     >>> list(read_nsmc(path))
     [Record(text='아 더빙.. 진짜 짜증나네요', label=0, id='9976970')]
 """
