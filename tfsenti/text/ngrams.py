@@ -127,17 +127,19 @@ class NgramAnalyzer:
 
 
 def _add_ngrams(out: list[str], units, ngram_range: tuple[int, int], prefix: str, separator: str) -> None:
+    # zip + str.join keep the loops in C: this is the hot path of training
     low, high = ngram_range
-    count = len(units)
+    if high > len(units):
+        high = len(units)
+    if low > high:
+        return
+    prefixed = [prefix + unit for unit in units]
+    join = separator.join
     for n in range(low, high + 1):
-        if n > count:
-            break
         if n == 1:
-            out.extend([prefix + unit for unit in units])
-        elif separator:
-            out.extend([prefix + separator.join(units[i:i + n]) for i in range(count - n + 1)])
+            out.extend(prefixed)
         else:
-            out.extend([prefix + units[i:i + n] for i in range(count - n + 1)])
+            out.extend(map(join, zip(prefixed, *[units[i:] for i in range(1, n)])))
 
 
 def tf_analyze(text, config: AnalyzerConfig):

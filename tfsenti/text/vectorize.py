@@ -16,6 +16,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections import defaultdict
+from itertools import chain, count, repeat
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,18 +50,17 @@ def binary_matrix(
 
     from tqdm import tqdm
 
-    learned: dict[str, int] = {} if vocabulary is None else vocabulary
+    learned: dict[str, int] = defaultdict(count().__next__) if vocabulary is None else vocabulary
     indptrs, indices_parts, offset = [np.zeros(1, np.int64)], [], 0
     with tqdm(total=len(texts), unit="doc", desc="n-grams", disable=not show, file=sys.stderr) as bar:
         for local_features, indptr, indices in _encoded_chunks(chunks, analyzer, n_jobs if parallel else 1):
             if vocabulary is None:
-                setdefault = learned.setdefault
-                mapping = np.fromiter((setdefault(f, len(learned)) for f in local_features), np.int64,
+                mapping = np.fromiter(map(learned.__getitem__, local_features), np.int64,
                                       count=len(local_features))
                 indices = mapping[indices]
             else:
-                get = vocabulary.get
-                mapping = np.fromiter((get(f, -1) for f in local_features), np.int64, count=len(local_features))
+                mapping = np.fromiter(map(vocabulary.get, local_features, repeat(-1, len(local_features))),
+                                      np.int64, count=len(local_features))
                 indices = mapping[indices]
                 keep = indices >= 0
                 rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
@@ -99,15 +100,17 @@ def _encoded_chunks(chunks, analyzer, n_jobs: int):
 def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray]:
     """One chunk -> (its distinct features, CSR indptr, per-document unique local indices)."""
     analyzer, texts = job
-    local: dict[str, int] = {}
-    get = local.get
-    indices: list[int] = []
-    indptr = [0]
-    for text in texts:
-        for feature in set(analyzer(text)):
-            index = get(feature)
-            if index is None:
-                index = local[feature] = len(local)
-            indices.append(index)
-        indptr.append(len(indices))
-    return list(local), np.asarray(indptr, np.int64), np.asarray(indices, np.int64)
+    features = list(map(analyzer, texts))
+    lengths = np.fromiter(map(len, features), np.int64, count=len(features))
+    flat = list(chain.from_iterable(features))
+    del features
+    local: defaultdict[str, int] = defaultdict(count().__next__)  # a new feature gets the next id, all in C
+    ids = np.fromiter(map(local.__getitem__, flat), np.int64, count=len(flat))
+    distinct = list(local)
+    del flat, local
+    # ---- one entry per (document, feature): sort the keys document-major, drop repeats
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    keys = np.unique(rows * max(len(distinct), 1) + ids)
+    counts = np.bincount(keys // max(len(distinct), 1), minlength=len(texts))
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return distinct, indptr, keys % max(len(distinct), 1)
