@@ -1,0 +1,342 @@
+"""The `bert` recipe: fine-tune a keras_hub BertBackbone (BERT-base/large, multilingual BERT, KoBERT, MiniLM or any
+local BERT checkpoint) for sentiment, and export it with tokenization inside the graph.
+
+Training: AdamW, linear warm-up + decay or one-cycle, gradient clipping, gradient accumulation, float32 or mixed
+precision, batches grouped by length (less padding), validation accuracy after every epoch with early stopping and
+the best epoch's weights kept, a checkpoint every `checkpoint_every` micro-batches and resume from it, TensorBoard
+scalars (learning rate included). A memory estimate runs first and refuses settings that will not fit.
+
+Example:
+    python cli.py train --model bert --data imdb --pretrained minilm --set params.sequence_length=256
+    python cli.py train --model bert --data nsmc --pretrained bert_base_multi
+    python cli.py train --model bert --data nsmc --pretrained /path/to/kobert-folder   # spiece.model + vocab.txt
+    # resume an interrupted run: rerun the same command with
+    #   --set params.checkpoint_dir=runs/<the interrupted run>/checkpoints
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from tfsenti.errors import ConfigError
+from tfsenti.recipes.base import Recipe
+
+log = logging.getLogger("tfsenti")
+
+DEFAULT_PRETRAINED = {"imdb": "bert_base_en_uncased", "amazon": "bert_base_en_uncased", "nsmc": "bert_base_multi"}
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+BUCKET_BATCHES = 50  # batches sorted by length together; more = less padding, less randomness
+
+
+class BertRecipe(Recipe):
+    """Fine-tuned BERT classifier: [CLS] pooled output -> dropout -> dense softmax."""
+
+    name = "bert"
+    uses_pretrained = True
+
+    @dataclasses.dataclass(frozen=True)
+    class Params:
+        sequence_length: int = 128
+        learning_rate: float = 2e-5
+        schedule: Literal["linear", "one_cycle", "constant"] = "linear"
+        warmup_fraction: float = 0.1
+        weight_decay: float = 0.01
+        clipnorm: float | None = 1.0
+        accumulation_steps: int = 1
+        precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+        dropout: float = 0.1
+        patience: int | None = 1
+        checkpoint_every: int = 200
+        checkpoint_dir: str | None = None
+        log_every: int = 20
+        predict_batch_size: int = 64
+        memory_budget_gib: float | None = None
+        verbose: int = 1
+        scratch_num_layers: int = 2
+        scratch_hidden_dim: int = 64
+        scratch_num_heads: int = 2
+        scratch_vocabulary_size: int = 2000
+
+        def __post_init__(self):
+            if self.accumulation_steps < 1:
+                raise ValueError(f"accumulation_steps must be >= 1, received {self.accumulation_steps}")
+            if self.sequence_length < 2:
+                raise ValueError(f"sequence_length must be >= 2, received {self.sequence_length}")
+
+    # -- fit ----------------------------------------------------------------------------------------------------
+    def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
+        import keras
+
+        from tfsenti.bert import memory
+        from tfsenti.bert.presets import resolve_pretrained
+        from tfsenti.training.loop import fit_resumable
+        from tfsenti.training.optimizer import build_optimizer
+        from tfsenti.training.precision import precision_policy
+        from tfsenti.training.schedules import build_schedule
+
+        params, train_config = self.params, self.config.train
+        batch_size, accumulation = train_config.batch_size, params.accumulation_steps
+        if batch_size % accumulation:
+            raise ConfigError(f"train.batch_size ({batch_size}) must be a multiple of params.accumulation_steps "
+                              f"({accumulation}): the micro-batch is batch_size / accumulation_steps.")
+        micro_batch = batch_size // accumulation
+        keras.utils.set_random_seed(train_config.seed)
+        pretrained = train_config.pretrained or DEFAULT_PRETRAINED.get(self.config.data.name)
+        self.source_ = resolve_pretrained(pretrained)
+        log.info("bert: pretrained %s (%s, %s tokenizer)", pretrained, self.source_.location or "random init",
+                 self.source_.tokenizer)
+
+        # -- model: tokenizer + packer, backbone, head
+        with precision_policy(params.precision):
+            tokenizer = self._build_tokenizer(train.texts)
+            from tfsenti.bert.checkpoint import load_backbone
+            from tfsenti.bert.preprocessor import BertPacker
+
+            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer),
+                                     scratch_shape={"num_layers": params.scratch_num_layers,
+                                                    "hidden_dim": params.scratch_hidden_dim,
+                                                    "num_heads": params.scratch_num_heads,
+                                                    "max_sequence_length": max(params.sequence_length, 16)})
+            if params.sequence_length > backbone.max_sequence_length:
+                raise ConfigError(f"params.sequence_length={params.sequence_length} exceeds what {pretrained} "
+                                  f"supports ({backbone.max_sequence_length}); lower it.")
+            if _vocabulary_size(tokenizer) > backbone.vocabulary_size:
+                raise ConfigError(f"The tokenizer of {pretrained} has {_vocabulary_size(tokenizer)} entries but the "
+                                  f"backbone only {backbone.vocabulary_size} embeddings: vocabulary and weights "
+                                  "do not belong together.")
+            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length)
+            self.model_ = _classifier(backbone, self.num_classes, params.dropout)
+
+        # -- memory guard, before anything big is allocated
+        estimate = memory.estimate_training_memory(
+            num_parameters=self.model_.count_params(), num_layers=backbone.num_layers,
+            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, micro_batch=micro_batch,
+            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision)
+        budget = (int(params.memory_budget_gib * memory.GIB) if params.memory_budget_gib
+                  else memory.available_memory_bytes())
+        memory.check_fits(estimate, available_bytes=budget, batch_size=batch_size)
+        log.info("bert: memory estimate %s", estimate.describe())
+
+        # -- data: token ids once, then length-grouped batches per epoch
+        train_ids = self._encode(train.texts, progress="tokenizing train")
+        steps_per_epoch = math.ceil(len(train) / micro_batch)
+        total_updates = math.ceil(steps_per_epoch * train_config.epochs / accumulation)
+        schedule = build_schedule(params.schedule, params.learning_rate, total_steps=total_updates,
+                                  warmup_fraction=params.warmup_fraction)
+        with precision_policy(params.precision):
+            self.model_.compile(
+                optimizer=build_optimizer(schedule, weight_decay=params.weight_decay, clipnorm=params.clipnorm,
+                                          accumulation_steps=accumulation),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"], jit_compile=False)
+        labels = np.asarray(train.labels, dtype=np.int32)
+
+        def make_dataset(epoch: int):
+            return _batches(train_ids, labels, micro_batch, seed=train_config.seed * 1009 + epoch)
+
+        evaluate, validation_ids = None, None
+        if validation is not None and len(validation):
+            validation_ids = self._encode(validation.texts, progress="tokenizing validation")
+            evaluate = self._validation_scorer(validation_ids, validation.labels, log_dir)
+        checkpoint_dir = Path(params.checkpoint_dir) if params.checkpoint_dir else (
+            Path(log_dir) / "checkpoints" if log_dir else _temporary_dir())
+        log.info("bert: checkpoints every %d steps in %s (to resume after an interruption, rerun with "
+                 "--set params.checkpoint_dir=%s)", params.checkpoint_every, checkpoint_dir, checkpoint_dir)
+        result = fit_resumable(
+            self.model_, make_dataset, steps_per_epoch=steps_per_epoch, epochs=train_config.epochs,
+            checkpoint_dir=checkpoint_dir, evaluate=evaluate, patience=params.patience,
+            checkpoint_every=params.checkpoint_every, log_dir=log_dir, log_every=params.log_every,
+            verbose=params.verbose)
+        self.fit_result_ = result
+        self.is_fitted = True
+        summary = {"epochs_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
+                   "steps_per_epoch": steps_per_epoch, "micro_batch": micro_batch,
+                   "memory_estimate_gib": round(estimate.total_gib, 3)}
+        if result.best_score is not None:
+            summary.update(best_validation_accuracy=result.best_score, best_epoch=result.best_epoch)
+        return summary
+
+    def _build_tokenizer(self, texts: Sequence[str]):
+        import keras_hub
+
+        source = self.source_
+        if source.kind == "scratch":
+            vocabulary = _learn_vocabulary(texts, self.params.scratch_vocabulary_size)
+            return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+        if source.tokenizer == "sentencepiece":
+            from tfsenti.bert.checkpoint import preset_file
+            from tfsenti.bert.sentencepiece_tokenizer import SentencePieceVocabTokenizer
+
+            folder = Path(str(source.location))
+            proto_path = (folder / "tokenizer_78b3253a26.model" if (folder / "tokenizer_78b3253a26.model").is_file()
+                          else preset_file(source, "spiece.model"))
+            vocabulary = preset_file(source, "vocab.txt").read_text(encoding="utf-8").splitlines()
+            return SentencePieceVocabTokenizer(proto_path.read_bytes(), vocabulary)
+        if source.kind == "hf_folder":
+            vocabulary = (Path(source.location) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+            return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=source.lowercase)
+        from tfsenti.bert.checkpoint import _from_preset
+
+        return _from_preset(keras_hub.models.BertTokenizer, source)
+
+    # -- inference -------------------------------------------------------------------------------------------------
+    def _encode(self, texts: Sequence[str], *, progress: str | None = None) -> dict[str, np.ndarray]:
+        """Token ids (n, sequence_length) int32 and true lengths (n,), by the same graph the export uses."""
+        from tqdm.auto import tqdm
+
+        chunks, lengths, size = [], [], 1024
+        starts = range(0, len(texts), size)
+        for start in tqdm(starts, desc=progress, disable=not progress or len(texts) <= size, unit="chunk"):
+            packed = self.packer_(list(texts[start:start + size]))
+            chunks.append(packed["token_ids"].numpy())
+            lengths.append(packed["padding_mask"].numpy().sum(axis=1))
+        if not chunks:
+            return {"token_ids": np.zeros((0, self.params.sequence_length), np.int32), "lengths": np.zeros(0, int)}
+        return {"token_ids": np.concatenate(chunks), "lengths": np.concatenate(lengths)}
+
+    def _logits_fn(self):
+        import tensorflow as tf
+
+        if getattr(self, "_logits_fn_", None) is None:
+            spec = tf.TensorSpec([None, None], tf.int32)
+            model = self.model_
+
+            @tf.function(input_signature=[spec, spec])
+            def logits(token_ids, padding_mask):
+                out = model({"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids),
+                             "padding_mask": padding_mask}, training=False)
+                return tf.nn.softmax(tf.cast(out, tf.float32), axis=-1)
+
+            self._logits_fn_ = logits
+        return self._logits_fn_
+
+    def _probabilities(self, encoded: dict[str, np.ndarray], *, progress: bool = False) -> np.ndarray:
+        """Probabilities in length-sorted batches trimmed to their longest text (padding is masked, so trimming
+        does not change the result; it only saves compute)."""
+        from tqdm.auto import tqdm
+
+        token_ids, lengths = encoded["token_ids"], encoded["lengths"]
+        order = np.argsort(-lengths, kind="stable")
+        out = np.zeros((len(order), self.num_classes), np.float32)
+        probabilities = self._logits_fn()
+        size = self.params.predict_batch_size
+        for start in tqdm(range(0, len(order), size), desc="predicting", disable=not progress, unit="batch"):
+            rows = order[start:start + size]
+            width = int(lengths[rows].max())
+            ids = token_ids[rows, :width]
+            mask = (np.arange(width)[None, :] < lengths[rows][:, None]).astype(np.int32)
+            out[rows] = probabilities(ids, mask).numpy()
+        return out
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        self._check_fitted()
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.num_classes), np.float32)
+        encoded = self._encode(texts, progress="tokenizing" if len(texts) > 5000 else None)
+        return self._probabilities(encoded, progress=len(texts) > 5000)
+
+    def _validation_scorer(self, encoded, labels, log_dir):
+        import tensorflow as tf
+
+        writer = tf.summary.create_file_writer(str(Path(log_dir) / "validation_epochs")) if log_dir else None
+        epoch = {"n": 0}
+
+        def score() -> float:
+            accuracy = float((self._probabilities(encoded).argmax(1) == np.asarray(labels)).mean())
+            epoch["n"] += 1
+            if writer is not None:
+                with writer.as_default():
+                    tf.summary.scalar("validation/epoch_accuracy", accuracy, step=epoch["n"])
+                writer.flush()
+            return accuracy
+
+        return score
+
+    # -- export ----------------------------------------------------------------------------------------------------
+    def export(self, export_dir) -> Path:
+        import tensorflow as tf
+
+        from tfsenti.export import save_serving_model
+
+        self._check_fitted()
+        model, packer = self.model_, self.packer_
+
+        def probabilities(text):
+            packed = packer.tokenize(text)
+            logits = model(packed, training=False)
+            return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+
+        return save_serving_model(export_dir, probabilities_fn=probabilities,
+                                  trackables={"model": model, "packer": packer})
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------------
+def _classifier(backbone, num_classes: int, dropout: float):
+    import keras
+
+    inputs = {name: keras.Input((None,), dtype="int32", name=name)
+              for name in ("token_ids", "segment_ids", "padding_mask")}
+    pooled = backbone(inputs)["pooled_output"]
+    pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
+    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits",
+                                kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(pooled)
+    return keras.Model(inputs, logits, name="bert_classifier")
+
+
+def _vocabulary_size(tokenizer) -> int:
+    size = getattr(tokenizer, "vocabulary_size", None)
+    return int(size() if callable(size) else size)
+
+
+def _learn_vocabulary(texts: Sequence[str], size: int) -> list[str]:
+    import keras_hub
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1000)
+    return keras_hub.tokenizers.compute_word_piece_vocabulary(data, size, lowercase=True,
+                                                              reserved_tokens=SPECIAL_TOKENS)
+
+
+def _batches(encoded: dict[str, np.ndarray], labels: np.ndarray, batch_size: int, *, seed: int):
+    """One epoch of batches: shuffled, grouped by length within buckets of BUCKET_BATCHES batches, each trimmed to
+    its longest text. Deterministic in `seed`, so a resumed epoch sees the same batches."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    lengths = encoded["lengths"]
+    batches = []
+    bucket = batch_size * BUCKET_BATCHES
+    for start in range(0, len(order), bucket):
+        chunk = order[start:start + bucket]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    batches = [batches[i] for i in rng.permutation(len(batches))]
+    token_ids = encoded["token_ids"]
+
+    def generate():
+        for rows in batches:
+            width = int(lengths[rows].max())
+            mask = (np.arange(width)[None, :] < lengths[rows][:, None]).astype(np.int32)
+            ids = token_ids[rows, :width]
+            yield {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}, labels[rows]
+
+    spec = tf.TensorSpec([None, None], tf.int32)
+    return tf.data.Dataset.from_generator(
+        generate, output_signature=({"token_ids": spec, "segment_ids": spec, "padding_mask": spec},
+                                    tf.TensorSpec([None], tf.int32)),
+    ).apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
+
+
+def _temporary_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="tfsenti-bert-checkpoints-"))

@@ -1,0 +1,131 @@
+"""`fit_resumable`: epochs of `model.fit` with checkpoints every N steps, mid-epoch resume, early stopping and
+the best weights on validation.
+
+The training position is the optimizer's micro-batch counter; epoch `e` always sees the same batches in the same
+order (`make_dataset(e)` must be deterministic), so a restarted run restores the newest checkpoint, skips the
+batches it already trained on and continues exactly where it stopped.
+
+Example:
+    >>> import keras, numpy as np, tempfile, tensorflow as tf
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    >>> model.compile(keras.optimizers.Adam(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> x = np.array([[0, 1], [1, 0]] * 8, "float32"); y = np.array([1, 0] * 8)
+    >>> data = lambda epoch: tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    >>> score = lambda: float((model.predict(x, verbose=0).argmax(1) == y).mean())
+    >>> result = fit_resumable(model, data, steps_per_epoch=4, epochs=3, evaluate=score,
+    ...                        checkpoint_dir=tempfile.mkdtemp(), verbose=0)
+    >>> result.best_score
+    1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from tfsenti.training.callbacks import ScalarLogger, StepCheckpointer
+from tfsenti.training.optimizer import micro_steps
+
+log = logging.getLogger("tfsenti")
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What happened: epochs trained, the validation score per epoch, the best one, and whether we resumed."""
+
+    epochs_run: int
+    scores: list[float]
+    best_score: float | None
+    best_epoch: int | None
+    resumed_from_step: int
+    stopped_early: bool
+
+
+def fit_resumable(
+    model,
+    make_dataset: Callable[[int], object],
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    checkpoint_dir: str | Path,
+    evaluate: Callable[[], float] | None = None,
+    patience: int | None = None,
+    checkpoint_every: int = 200,
+    log_dir: str | Path | None = None,
+    log_every: int = 20,
+    callbacks: list | None = None,
+    verbose: int | str = "auto",
+) -> FitResult:
+    """Train `model` (compiled) for `epochs`, resuming from `checkpoint_dir` if a previous run left a checkpoint.
+
+    `evaluate()` returns a validation score (higher is better) after each epoch; the weights of the best epoch are
+    kept (`checkpoint_dir/best.weights.h5`) and restored at the end; `patience` epochs without improvement stop
+    training. `make_dataset(epoch)` returns that epoch's batches, the same ones every time it is called.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    # -- progress that must survive a restart, saved with the weights and the optimizer state
+    evaluated_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
+    best_score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False)
+    best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+    stale_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
+    scores = tf.Variable(np.full(max(epochs, 1), np.nan), dtype=tf.float64, trainable=False)
+    state = tf.train.Checkpoint(model=model, optimizer=optimizer, evaluated_epochs=evaluated_epochs,
+                                best_score=best_score, best_epoch=best_epoch, stale_epochs=stale_epochs,
+                                scores=scores)
+    manager = tf.train.CheckpointManager(state, str(checkpoint_dir / "steps"), max_to_keep=2)
+    best_file = checkpoint_dir / "best.weights.h5"
+    resumed_from = 0
+    if manager.latest_checkpoint:
+        state.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        resumed_from = micro_steps(optimizer)
+        log.info("resuming from %s at step %d (epoch %d)", manager.latest_checkpoint, resumed_from,
+                 resumed_from // steps_per_epoch + 1)
+
+    def save():
+        manager.save(checkpoint_number=micro_steps(optimizer))
+
+    extra = [StepCheckpointer(save, every=checkpoint_every)]
+    if log_dir is not None:
+        extra.append(ScalarLogger(log_dir, every=log_every))
+    stopped_early = False
+    for epoch in range(int(evaluated_epochs.numpy()), epochs):
+        done = micro_steps(optimizer) - epoch * steps_per_epoch
+        if done < steps_per_epoch:
+            dataset = make_dataset(epoch)
+            if done > 0:
+                dataset = dataset.skip(done)
+            model.fit(dataset, epochs=1, verbose=verbose, callbacks=extra + list(callbacks or []))
+        if evaluate is not None:
+            score = float(evaluate())
+            scores[epoch].assign(score)
+            log.info("epoch %d: validation score %.4f", epoch + 1, score)
+            if score > best_score.numpy():
+                best_score.assign(score)
+                best_epoch.assign(epoch)
+                stale_epochs.assign(0)
+                model.save_weights(str(best_file))
+            else:
+                stale_epochs.assign_add(1)
+        evaluated_epochs.assign(epoch + 1)
+        save()
+        if patience is not None and evaluate is not None and stale_epochs.numpy() >= patience:
+            stopped_early = epoch + 1 < epochs
+            break
+    if evaluate is not None and best_file.is_file() and int(best_epoch.numpy()) != int(evaluated_epochs.numpy()) - 1:
+        log.info("restoring the weights of epoch %d (best validation score)", int(best_epoch.numpy()) + 1)
+        model.load_weights(str(best_file))
+    measured = [float(s) for s in scores.numpy()[: int(evaluated_epochs.numpy())]]
+    return FitResult(
+        epochs_run=int(evaluated_epochs.numpy()), scores=measured,
+        best_score=float(best_score.numpy()) if evaluate is not None and np.isfinite(best_score.numpy()) else None,
+        best_epoch=int(best_epoch.numpy()) + 1 if int(best_epoch.numpy()) >= 0 else None,
+        resumed_from_step=resumed_from, stopped_early=stopped_early,
+    )
