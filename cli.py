@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def main(verbose: bool) -> None:
       python cli.py predict saved_models/imdb-nbbon "What a wonderful film"
       tensorboard --logdir runs
     """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "2")  # before TensorFlow loads: no C++ chatter
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
     for noisy in ("tensorflow", "absl", "h5py", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -199,7 +201,13 @@ def datasets(data_dir) -> None:
     from tfsenti.data import list_datasets
 
     for info in list_datasets(data_dir=data_dir):
-        click.echo(info.describe())
+        status = f"present in {info.location}" if info.present else "not present"
+        click.echo(f"{info.name}: {info.description} [{', '.join(info.languages)}] - {status}")
+        for split, files in info.files.items():
+            click.echo(f"    {split:<6} {files}")
+        click.echo("    looked in: " + (", ".join(str(folder) for folder in info.searched) or "(nowhere)"))
+        if info.urls:
+            click.echo("    download: " + ", ".join(info.urls))
 
 
 if __name__ == "__main__":

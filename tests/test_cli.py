@@ -46,7 +46,7 @@ def test_evaluate_saved_model(trained, tiny_nsmc):
     result = CliRunner().invoke(cli.main, ["evaluate", str(work / "saved_models" / "toy"),
                                            "--data-dir", str(tiny_nsmc), "--json"])
     assert result.exit_code == 0, result.output
-    metrics = json.loads(result.output)
+    metrics = json.loads(result.stdout)
     assert metrics["dataset"] == "nsmc" and metrics["n"] == 60 and metrics["accuracy"] >= 0.9
 
 
@@ -55,16 +55,16 @@ def test_predict_from_arguments_file_and_stdin(trained, tmp_path):
     runner = CliRunner()
     by_args = runner.invoke(cli.main, ["predict", model, "great wonderful superb", "awful boring terrible"])
     assert by_args.exit_code == 0, by_args.output
-    first, second = by_args.output.strip().splitlines()
+    first, second = by_args.stdout.strip().splitlines()
     assert first.startswith("positive") and second.startswith("negative")
 
     file = tmp_path / "texts.txt"
     file.write_text("최고 감동 재미있다\n", encoding="utf-8")
     by_file = runner.invoke(cli.main, ["predict", model, "--file", str(file), "--json"])
-    assert json.loads(by_file.output)["label"] == "positive"
+    assert json.loads(by_file.stdout)["label"] == "positive"
 
     by_stdin = runner.invoke(cli.main, ["predict", model], input="지루하다 최악 별로\n")
-    assert by_stdin.output.startswith("negative")
+    assert by_stdin.stdout.startswith("negative")
 
 
 def test_errors_are_one_clear_line(tiny_nsmc, tmp_path):

@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from tfsenti import evaluation, export
-from tfsenti.data import load_dataset
-from tfsenti.data.dataset import TextDataset
+from tfsenti.data import BadRows, TextDataset, get_spec, load_dataset
 from tfsenti.errors import TfsentiError
 from tfsenti.recipes import get_recipe_class
 from tfsenti.runs import Run, log_evaluation, log_hparams
@@ -39,38 +38,58 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def prepare_splits(config, *, progress: bool = True) -> tuple[TextDataset, TextDataset, TextDataset, Any]:
-    """Load the dataset and return (train, validation, test, loaded) with the limits and seeds of `config`."""
+@dataclasses.dataclass
+class PreparedData:
+    """The splits one run uses: train and validation (carved from train), test, and optional unlabeled text."""
+
+    train: TextDataset
+    validation: TextDataset
+    test: TextDataset
+    unlabeled: TextDataset | None
+    bad_rows: BadRows
+
+
+def prepare_data(config, *, with_unlabeled: bool = False, progress: bool = True) -> PreparedData:
+    """Load the dataset once and apply the limits, seeds and validation fraction of `config`.
+
+    `with_unlabeled` also loads the dataset's unlabeled split (IMDB's 50k `unsup`) where it has one.
+    """
     data, seed = config.data, config.train.seed
-    loaded = load_dataset(data.name, data_dir=data.data_dir, splits=("train", "test"), strict=data.strict,
-                          progress=progress)
+    splits = ["train", "test"]
+    if with_unlabeled and "unsup" in get_spec(data.name).splits:
+        splits.append("unsup")
+    elif with_unlabeled:
+        log.info("dataset %s has no unlabeled split; training without one", data.name)
+    loaded = load_dataset(data.name, data_dir=data.data_dir, splits=splits, strict=data.strict, progress=progress)
     train_full, test = loaded["train"], loaded["test"]
     if data.limit_train:
         train_full = train_full.sample(data.limit_train, seed=seed)
     if data.limit_test:
         test = test.sample(data.limit_test, seed=seed + 1)
     train, validation = train_full.split_validation(data.validation_fraction, seed=seed)
-    return train, validation, test, loaded
+    unlabeled = loaded["unsup"] if "unsup" in loaded else None
+    return PreparedData(train, validation, test, unlabeled, loaded.bad_rows)
 
 
 def train(config, *, runs_root: str | Path = "runs", models_root: str | Path = "saved_models",
           progress: bool = True) -> TrainResult:
     """Train, evaluate and export one model as described by `config` (a RunConfig)."""
-    train_set, validation, test, loaded = prepare_splits(config, progress=progress)
-    if len(loaded.bad_rows):
-        log.warning("%s", loaded.bad_rows.summary())
-    recipe = get_recipe_class(config.recipe)(config, num_classes=train_set.num_classes)
-    unlabeled = _unlabeled_for(recipe, config, progress=progress)
+    class_names = get_spec(config.data.name).class_names
+    recipe = get_recipe_class(config.recipe)(config, num_classes=len(class_names))
+    data = prepare_data(config, with_unlabeled=recipe.wants_unlabeled(), progress=progress)
+    if len(data.bad_rows):
+        log.warning("%s", data.bad_rows.summary())
+    train_set, validation, test = data.train, data.validation, data.test
 
     run = Run.create(config, root=runs_root)
     log.info("run folder: %s (train %d, validation %d, test %d)", run.path, len(train_set), len(validation), len(test))
     started = time.perf_counter()
-    fit_summary = recipe.fit(train_set, validation, unlabeled=unlabeled, log_dir=run.log_dir) or {}
+    fit_summary = recipe.fit(train_set, validation, unlabeled=data.unlabeled, log_dir=run.log_dir) or {}
     train_seconds = time.perf_counter() - started
 
     metrics: dict[str, Any] = {"train_seconds": train_seconds, "fit": fit_summary,
                                "sizes": {"train": len(train_set), "validation": len(validation), "test": len(test)},
-                               "bad_rows": loaded.bad_rows.total}
+                               "bad_rows": data.bad_rows.total}
     metrics["validation"] = _evaluate_split(recipe, validation, "validation", run.log_dir)
     started = time.perf_counter()
     metrics["test"] = _evaluate_split(recipe, test, "test", run.log_dir)  # read once, after every choice is made
@@ -143,16 +162,3 @@ def _evaluate_split(recipe, dataset: TextDataset, split: str, log_dir: Path) -> 
         examples=evaluation.misclassified(dataset.texts, dataset.labels, probabilities, k=8),
     )
     return metrics
-
-
-def _unlabeled_for(recipe, config, *, progress: bool) -> TextDataset | None:
-    """The unlabeled split (e.g. IMDB's 50k `unsup`) for recipes that ask for it, when the dataset has one."""
-    if not recipe.wants_unlabeled():
-        return None
-    try:
-        loaded = load_dataset(config.data.name, data_dir=config.data.data_dir, splits=("unsup",),
-                              strict=config.data.strict, progress=progress)
-    except KeyError:
-        log.info("dataset %s has no unlabeled split; training without one", config.data.name)
-        return None
-    return loaded["unsup"]
