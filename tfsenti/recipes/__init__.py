@@ -19,6 +19,8 @@ from tfsenti.recipes.base import Recipe
 
 _MODULES = {
     "nbbon": ("tfsenti.recipes.nbbon", "NBBONRecipe"),
+    "tfhub": ("tfsenti.recipes.tfhub", "TFHubRecipe"),
+    "bert": ("tfsenti.recipes.bert", "BertRecipe"),
 }
 
 
