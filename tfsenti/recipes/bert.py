@@ -44,6 +44,7 @@ class BertRecipe(Recipe):
     @dataclasses.dataclass(frozen=True)
     class Params:
         sequence_length: int = 128
+        truncation: Literal["head", "head_tail"] = "head"
         learning_rate: float = 2e-5
         schedule: Literal["linear", "one_cycle", "constant"] = "linear"
         warmup_fraction: float = 0.1
@@ -111,7 +112,8 @@ class BertRecipe(Recipe):
                 raise ConfigError(f"The tokenizer of {pretrained} has {_vocabulary_size(tokenizer)} entries but the "
                                   f"backbone only {backbone.vocabulary_size} embeddings: vocabulary and weights "
                                   "do not belong together.")
-            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length)
+            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length,
+                                     truncation=params.truncation)
             self.model_ = _classifier(backbone, self.num_classes, params.dropout)
 
         # -- memory guard, before anything big is allocated
