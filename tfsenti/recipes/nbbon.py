@@ -54,13 +54,13 @@ class NBBONParams:
     char_ngrams: tuple[int, int] | None = None
     lowercase: bool = True
     max_chars: int | None = None
-    min_df: int = 2
+    min_df: int = 3
     max_features: int | None = None
     alpha: float = 1.0
     C: float = 1.0
     interpolation: float | None = None
     max_iter: int = 200
-    tol: float = 1e-4
+    tol: float = 1e-5
     C_grid: tuple[float, ...] = ()
     refit_on_validation: bool = False
     n_jobs: int | None = None
@@ -252,8 +252,10 @@ def nb_ratio(matrix: sp.csr_matrix, positive: np.ndarray, alpha: float) -> np.nd
 
 
 def train_logistic(features: sp.csr_matrix, target: np.ndarray, C: float, *, max_iter: int = 200,
-                   tol: float = 1e-4, start: np.ndarray | None = None) -> np.ndarray:
+                   tol: float = 1e-5, start: np.ndarray | None = None) -> np.ndarray:
     """L2 logistic regression by L-BFGS: minimizes `C * sum(log loss) + |w|^2 / 2`; returns [w..., b].
+
+    Stops after `max_iter` iterations or when the largest gradient entry of the objective divided by n is <= `tol`.
 
     Example:
         >>> x = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 4))
@@ -278,7 +280,7 @@ def train_logistic(features: sp.csr_matrix, target: np.ndarray, C: float, *, max
 
     x0 = np.zeros(d + 1) if start is None else start
     result = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
-                                     options={"maxiter": max_iter, "gtol": tol * 1e-2, "ftol": tol * 1e-4})
+                                     options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-12})
     return result.x
 
 

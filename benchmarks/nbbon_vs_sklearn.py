@@ -1,0 +1,172 @@
+"""Benchmark: tfsenti `nbbon` vs a scikit-learn NBSVM peer on IMDB, NSMC and the Amazon polarity subset.
+
+Each side runs in its own subprocess (so peak memories do not mix): load the splits with `tfsenti.data.load_dataset`,
+train, predict the test split once, and report accuracy, train seconds, predict seconds and peak RSS
+(`ru_maxrss` of the process, plus that of its worker processes). Hyper-parameters come from
+`configs/<data>/nbbon.yaml`; a non-empty `C_grid` is tuned on a validation split carved from train (seeded), then the
+model is refit on all of train. The results go to docs/RESULTS.md, section "NB-BON".
+
+Example:
+    python benchmarks/nbbon_vs_sklearn.py --data-dir ../shared/datasets --datasets imdb nsmc amazon
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SECTION = "## NB-BON"
+
+
+def _peak_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def _load(name: str, data_dir: str):
+    from tfsenti.data.loading import load_dataset
+
+    data = load_dataset(name, data_dir=data_dir, splits=("train", "test"), progress=False)
+    return data["train"], data["test"]
+
+
+def run_tfsenti(name: str, data_dir: str) -> dict:
+    from tfsenti.config import build_config
+    from tfsenti.recipes.nbbon import NBBONRecipe
+
+    config = build_config("nbbon", name, config_file=REPO / "configs" / name / "nbbon.yaml")
+    train, test = _load(name, data_dir)
+    extra: dict = {}
+    started = time.perf_counter()
+    if config.params.C_grid:
+        config = dataclasses.replace(config, params=dataclasses.replace(config.params, refit_on_validation=True))
+        part, validation = train.split_validation(config.data.validation_fraction, seed=config.train.seed)
+        recipe = NBBONRecipe(config, num_classes=train.num_classes)
+        metrics = recipe.fit(part, validation)
+        extra = {"C": metrics["C"], "validation_accuracy": metrics["validation_accuracy"]}
+    else:
+        recipe = NBBONRecipe(config, num_classes=train.num_classes)
+        metrics = recipe.fit(train)
+        extra = {"C": metrics["C"]}
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    proba = recipe.predict_proba(test.texts)
+    predict_seconds = time.perf_counter() - started
+    accuracy = float((proba.argmax(axis=1) == test.labels).mean())
+    extra["num_features"] = int(metrics["num_features"])
+    extra["settings"] = (f"word={config.params.word_ngrams} char={config.params.char_ngrams} "
+                         f"min_df={config.params.min_df} C={metrics['C']:g}")
+    return dict(accuracy=accuracy, train_seconds=train_seconds, predict_seconds=predict_seconds, **extra)
+
+
+def run_sklearn(name: str, data_dir: str) -> dict:
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = _load(name, data_dir)
+    if name == "nsmc":
+        vectorizer = CountVectorizer(binary=True, analyzer="char", ngram_range=(1, 3))
+    else:
+        vectorizer = CountVectorizer(binary=True, ngram_range=(1, 3))
+    started = time.perf_counter()
+    x = vectorizer.fit_transform(train.texts)
+    y = train.labels
+    p = 1.0 + np.asarray(x[y == 1].sum(axis=0)).ravel()
+    q = 1.0 + np.asarray(x[y != 1].sum(axis=0)).ravel()
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    model = LogisticRegression(C=1.0, solver="liblinear", max_iter=1000)
+    model.fit(x.multiply(r).tocsr(), y)
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = model.predict(vectorizer.transform(test.texts).multiply(r).tocsr())
+    predict_seconds = time.perf_counter() - started
+    return dict(accuracy=float((predicted == test.labels).mean()), train_seconds=train_seconds,
+                predict_seconds=predict_seconds, num_features=int(x.shape[1]),
+                settings=f"CountVectorizer(binary, {'char' if name == 'nsmc' else 'word'} 1-3), NB r, "
+                         "LogisticRegression(C=1, liblinear)")
+
+
+def worker(side: str, name: str, data_dir: str) -> None:
+    sys.path.insert(0, str(REPO))
+    result = (run_tfsenti if side == "tfsenti" else run_sklearn)(name, data_dir)
+    own, children = _peak_mb()
+    result.update(peak_mb=own, workers_peak_mb=children)
+    print("RESULT " + json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--datasets", nargs="+", default=["imdb", "nsmc", "amazon"])
+    parser.add_argument("--out", default=str(REPO / "docs" / "RESULTS.md"))
+    parser.add_argument("--worker", nargs=2, metavar=("SIDE", "DATASET"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], args.worker[1], args.data_dir)
+        return
+
+    rows = []
+    for name in args.datasets:
+        for side in ("tfsenti", "sklearn"):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, __file__, "--data-dir", args.data_dir, "--worker", side, name],
+                                  capture_output=True, text=True, cwd=REPO)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+            if done.returncode or not lines:
+                print(done.stderr[-3000:], file=sys.stderr)
+                raise SystemExit(f"{side} on {name} failed (exit {done.returncode})")
+            result = json.loads(lines[-1][len("RESULT "):])
+            result.update(dataset=name, side=side, wall_seconds=time.perf_counter() - started)
+            print(json.dumps(result), flush=True)
+            rows.append(result)
+    write_results(rows, Path(args.out), " ".join(sys.argv))
+
+
+def write_results(rows: list[dict], out: Path, command: str) -> None:
+    table = [
+        "| dataset | side | test accuracy | train s | predict s | train+predict s | peak RSS MB (main / workers) "
+        "| features | settings |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        table.append(
+            f"| {row['dataset']} | {row['side']} | {row['accuracy']:.4f} | {row['train_seconds']:.1f} "
+            f"| {row['predict_seconds']:.1f} | {row['train_seconds'] + row['predict_seconds']:.1f} "
+            f"| {row['peak_mb']:.0f} / {row['workers_peak_mb']:.0f} | {row['num_features']:,} | {row['settings']} |")
+    import os
+
+    machine = f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs (shared)"
+    section = "\n".join([
+        SECTION, "",
+        f"Date: {datetime.date.today().isoformat()}  ",
+        f"Command: `{command}`  ",
+        f"Machine: {machine}", "",
+        "Each side ran in its own subprocess; data loading is excluded from the timings but included in the peak "
+        "RSS. tfsenti tunes C on a validation split carved from train only where its config has a `C_grid`; "
+        "the test split is read once.", "",
+        *table, "",
+    ])
+    text = out.read_text(encoding="utf-8") if out.is_file() else "# Results\n\n"
+    if SECTION in text:
+        start = text.index(SECTION)
+        following = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + ("" if following < 0 else text[following + 1:])
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
