@@ -58,6 +58,11 @@ class PretrainedSource:
     location: Path | str | None
     tokenizer: str = "wordpiece"
     lowercase: bool = True
+    strip_accents: bool | None = None  # None: same as `lowercase` (BERT's and Hugging Face's rule)
+
+    @property
+    def strips_accents(self) -> bool:
+        return self.lowercase if self.strip_accents is None else self.strip_accents
 
 
 def offline() -> bool:
@@ -80,7 +85,7 @@ def resolve_pretrained(name: str | None) -> PretrainedSource:
         raise ConfigError("The bert recipe needs pretrained weights: pass --pretrained NAME_OR_FOLDER "
                           f"(presets: {', '.join(sorted(KERAS_HUB_PRESETS))}, kobert, minilm, scratch).")
     if name == SCRATCH:
-        return PretrainedSource(name, "scratch", None, "wordpiece", lowercase=True)
+        return PretrainedSource(name, "scratch", None, "wordpiece", lowercase=True, strip_accents=False)
     if name == "minilm":
         return _folder_source(name, minilm_folder())
     path = Path(name).expanduser()
@@ -111,14 +116,17 @@ def _folder_source(name: str, folder: Path) -> PretrainedSource:
     if not (folder / "vocab.txt").is_file():
         raise TfsentiError(f"{folder} has no vocabulary: add vocab.txt (WordPiece) or spiece.model "
                            "(SentencePiece, plus vocab.txt when its ids differ from the model's, as in KoBERT).")
-    return PretrainedSource(name, "hf_folder", folder, "wordpiece", lowercase=_hf_lowercase(folder))
+    lowercase, strip_accents = _hf_casing(folder)
+    return PretrainedSource(name, "hf_folder", folder, "wordpiece", lowercase=lowercase, strip_accents=strip_accents)
 
 
-def _hf_lowercase(folder: Path) -> bool:
+def _hf_casing(folder: Path) -> tuple[bool, bool | None]:
     config_file = folder / "tokenizer_config.json"
-    if config_file.is_file():
-        return bool(json.loads(config_file.read_text(encoding="utf-8")).get("do_lower_case", True))
-    return True
+    if not config_file.is_file():
+        return True, None
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    strip = config.get("strip_accents")
+    return bool(config.get("do_lower_case", True)), (None if strip is None else bool(strip))
 
 
 def _keras_hub_lowercase(folder: Path) -> bool:

@@ -183,7 +183,8 @@ class BertRecipe(Recipe):
             return SentencePieceVocabTokenizer(proto_path.read_bytes(), vocabulary)
         if source.kind == "hf_folder":
             vocabulary = (Path(source.location) / "vocab.txt").read_text(encoding="utf-8").splitlines()
-            return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=source.lowercase)
+            return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=source.lowercase,
+                                                  strip_accents=source.strips_accents)
         from tfsenti.bert.checkpoint import _from_preset
 
         return _from_preset(keras_hub.models.BertTokenizer, source)
