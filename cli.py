@@ -210,6 +210,71 @@ def datasets(data_dir) -> None:
             click.echo("    download: " + ", ".join(info.urls))
 
 
+@main.command("lr-find")
+@click.option("--model", "model", required=True, type=click.Choice(_recipe_names()),
+              help="Recipe whose learning-rate finder to run (recipes with one: ktrain).")
+@click.option("--data", "data", required=True, help="Dataset name: imdb, nsmc, amazon (see `datasets`).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config "
+              "[default: configs/<data>/<model>.yaml when it exists].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key, e.g. --set params.maxlen=256 --set params.lr_find_max_epochs=1.")
+@click.option("--limit-train", type=click.IntRange(min=1), help="Search on a seeded sample of N training examples "
+              "(the finder stops when the loss diverges; a few thousand examples are usually enough).")
+@click.option("--seed", type=int, help="Random seed for splits, sampling and the model's initialisation.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (use the one you will train with).")
+@click.option("--pretrained", metavar="NAME_OR_PATH", help="Pretrained weights, as for `train`.")
+@click.option("--output-dir", type=click.Path(file_okay=False), help="Where lr_find.png, lr_find.json and the "
+              "TensorBoard events go [default: <runs-dir>/<data>-<model>-lr-find-<time>/].")
+@click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
+def lr_find(model, data, data_dir, config_file, overrides, limit_train, seed, batch_size, pretrained, output_dir,
+            runs_dir) -> None:
+    """Find a learning rate: train briefly while the LR grows, plot loss against LR, suggest a maximum LR.
+
+    Uses the training split only (the validation part is carved off as in `train`; the test split is never
+    scored). Writes lr_find.png (loss vs. learning rate, log scale, suggestions marked), lr_find.json (the curve
+    and ktrain's three estimates) and TensorBoard events (image lr_find/loss_vs_lr, the curve as scalars), and
+    prints the suggested maximum learning rate for `train --set params.learning_rate=...`.
+
+    \b
+    Examples:
+      python cli.py lr-find --model ktrain --data imdb --pretrained minilm --limit-train 2000
+      python cli.py lr-find --model ktrain --data imdb --set params.maxlen=256 --batch-size 16
+      tensorboard --logdir runs
+    """
+    import time
+
+    from tfsenti.config import build_config, default_config_path
+    from tfsenti.pipeline import prepare_data
+
+    recipe_class = _recipe_class(model)
+    if not hasattr(recipe_class, "find_learning_rate"):
+        raise click.UsageError(f"Recipe {model!r} has no learning-rate finder; recipes with one: ktrain.")
+    if config_file is None and default_config_path(model, data, ROOT / "configs").is_file():
+        config_file = default_config_path(model, data, ROOT / "configs")
+    values = {key: value for key, value in {
+        "data.data_dir": data_dir, "data.limit_train": limit_train, "train.seed": seed,
+        "train.batch_size": batch_size, "train.pretrained": pretrained,
+    }.items() if value is not None}
+    config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)
+    prepared = prepare_data(config)
+    output = Path(output_dir) if output_dir else (
+        Path(runs_dir) / f"{data}-{model}-lr-find-{time.strftime('%Y%m%d-%H%M%S')}")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    recipe = recipe_class(config, num_classes=len(prepared.train.class_names))
+    click.echo(f"config: {config_file or 'recipe defaults'}; searching on {len(prepared.train)} training examples")
+    result = recipe.find_learning_rate(prepared.train, output_dir=output, title=f"{model} on {data}:")
+    estimates = ", ".join(f"{name} {value:.2e}" for name, value in result.estimates.items() if value is not None)
+    if result.suggested_lr:
+        click.echo(f"suggested learning rate: {result.suggested_lr:.2e} ({estimates})")
+        click.echo(f"train with it: python cli.py train --model {model} --data {data} "
+                   f"--set params.learning_rate={result.suggested_lr:.2e}")
+    else:
+        click.echo("no suggestion: the loss curve is too short; use more data or --set params.lr_find_max_epochs=N")
+    click.echo(f"plot: {result.png_path}\ncurve: {output / 'lr_find.json'}\nTensorBoard: tensorboard --logdir {output}")
+
+
 @main.group()
 def hub() -> None:
     """Build TF-Hub text-embedding modules offline, for `train --model tfhub --pretrained FOLDER`.

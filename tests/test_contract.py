@@ -6,6 +6,8 @@ from contract import run_contract
 
 CASES = {
     "nbbon": [],
+    "ktrain": ["train.pretrained=scratch", "params.maxlen=32", "train.batch_size=8", "train.epochs=10",
+               "params.learning_rate=0.005", "params.verbose=0"],
     "tfhub": ["train.pretrained=train-text", "params.vector_dim=8", "params.vector_min_count=1", "train.epochs=30",
               "train.batch_size=16", "params.learning_rate=0.01", "params.verbose=0"],
 }

@@ -21,6 +21,7 @@ _MODULES = {
     "nbbon": ("tfsenti.recipes.nbbon", "NBBONRecipe"),
     "tfhub": ("tfsenti.recipes.tfhub", "TFHubRecipe"),
     "bert": ("tfsenti.recipes.bert", "BertRecipe"),
+    "ktrain": ("tfsenti.recipes.ktrain_recipe", "KtrainRecipe"),
 }
 
 
