@@ -10,6 +10,9 @@ CASES = {
                "params.learning_rate=0.005", "params.verbose=0"],
     "tfhub": ["train.pretrained=train-text", "params.vector_dim=8", "params.vector_min_count=1", "train.epochs=30",
               "train.batch_size=16", "params.learning_rate=0.01", "params.verbose=0"],
+    "bert": ["train.pretrained=scratch", "params.scratch_hidden_dim=32", "params.pooling=mean", "train.epochs=8",
+             "train.batch_size=8", "params.learning_rate=0.003", "params.sequence_length=24", "params.dropout=0.0",
+             "params.patience=null", "params.verbose=0"],
 }
 
 
