@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
     parser.add_argument("--datasets", nargs="+", default=["imdb", "nsmc", "amazon"])
     parser.add_argument("--out", default=str(REPO / "docs" / "RESULTS.md"))
+    parser.add_argument("--note", default="", help="free text added under the table (e.g. the machine's load)")
     parser.add_argument("--worker", nargs=2, metavar=("SIDE", "DATASET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -130,10 +131,10 @@ def main() -> None:
             result.update(dataset=name, side=side, wall_seconds=time.perf_counter() - started)
             print(json.dumps(result), flush=True)
             rows.append(result)
-    write_results(rows, Path(args.out), " ".join(sys.argv))
+    write_results(rows, Path(args.out), " ".join(sys.argv), args.note)
 
 
-def write_results(rows: list[dict], out: Path, command: str) -> None:
+def write_results(rows: list[dict], out: Path, command: str, note: str = "") -> None:
     table = [
         "| dataset | side | test accuracy | train s | predict s | train+predict s | peak RSS MB (main / workers) "
         "| features | settings |",
@@ -156,6 +157,7 @@ def write_results(rows: list[dict], out: Path, command: str) -> None:
         "RSS. tfsenti tunes C on a validation split carved from train only where its config has a `C_grid`; "
         "the test split is read once.", "",
         *table, "",
+        *([note, ""] if note else []),
     ])
     text = out.read_text(encoding="utf-8") if out.is_file() else "# Results\n\n"
     if SECTION in text:
