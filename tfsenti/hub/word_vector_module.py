@@ -96,17 +96,33 @@ def tokenize_texts(texts: Sequence[str], rules: WordTokenization, *, batch_size:
     import tensorflow as tf
     from tqdm import tqdm
 
+    spec = [tf.TensorSpec([None], tf.string)]
+    split_words = tf.function(rules.words, input_signature=spec, autograph=False)
+    split_all = tf.function(lambda text: (rules.words(text), rules.ngrams(rules.words(text))), input_signature=spec,
+                            autograph=False)
     words_out: list[list[str]] = []
     units_out: list[list[list[str]]] | None = [] if rules.char_ngrams else None
     for start in tqdm(range(0, len(texts), batch_size), desc="tokenize", unit="batch", disable=not progress):
         batch = tf.constant(list(texts[start:start + batch_size]))
-        words = rules.words(batch)
-        words_out.extend([[w.decode("utf-8") for w in row] for row in words.to_list()])
-        if units_out is not None:
-            grams = rules.ngrams(words).to_list()
-            for row_words, row_grams in zip(words_out[-len(grams):], grams):
-                units_out.append([[w] + [g.decode("utf-8") for g in wg] for w, wg in zip(row_words, row_grams)])
+        if units_out is None:
+            words = split_words(batch)
+            words_out.extend(_nested(words.flat_values.numpy(), [words.row_splits.numpy()]))
+            continue
+        words, grams = split_all(batch)
+        batch_words = _nested(words.flat_values.numpy(), [words.row_splits.numpy()])
+        batch_grams = _nested(grams.flat_values.numpy(), [grams.row_splits.numpy(), grams.values.row_splits.numpy()])
+        words_out.extend(batch_words)
+        for row_words, row_grams in zip(batch_words, batch_grams):
+            units_out.append([[word] + word_grams for word, word_grams in zip(row_words, row_grams)])
     return words_out, units_out
+
+
+def _nested(flat_values, splits: list) -> list:
+    """Rebuild nested Python lists of str from a ragged tensor's decoded flat values and its row splits (outer first)."""
+    items: list = [value.decode("utf-8") for value in flat_values]
+    for row_splits in reversed(splits):
+        items = [items[row_splits[i]:row_splits[i + 1]] for i in range(len(row_splits) - 1)]
+    return items
 
 
 def build_word_vector_module(
