@@ -90,9 +90,13 @@ def _encoded_chunks(chunks, analyzer, n_jobs: int):
         for chunk in chunks:
             yield _encode_chunk((analyzer, chunk))
         return
-    # fork is fastest and shares the analyzer; after TensorFlow is imported (threads), start clean workers instead
-    method = "fork" if "tensorflow" not in sys.modules and os.name == "posix" else "forkserver"
-    context = multiprocessing.get_context(method)
+    # fork: workers need no re-import of __main__ (spawn/forkserver would re-run an unguarded user script). The
+    # children only run the pure-Python analyzer, never TensorFlow, so a parent that imported TF is fine too.
+    if "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in chunks:
+            yield _encode_chunk((analyzer, chunk))
+        return
+    context = multiprocessing.get_context("fork")
     with context.Pool(n_jobs) as pool:
         yield from pool.imap(_encode_chunk, ((analyzer, chunk) for chunk in chunks))
 
