@@ -66,6 +66,13 @@ def test_offline_handle_error_names_what_to_provide():
         resolve_module("./no/such/module")
 
 
+def test_unreachable_hub_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setattr(handles, "_reachable", lambda host, timeout=3.0: False)
+    with pytest.raises(ModuleNotAvailableError, match=r"(?s)tfhub.dev cannot be reached .*train-text"):
+        resolve_module("nnlm-en-dim128")
+
+
 def test_recipe_fit_offline_raises_the_clear_error():
     recipe = _recipe([])
     with pytest.raises(TfsentiError, match="python cli.py hub build"):

@@ -193,7 +193,8 @@ def _offline_message(handle: str, why: str) -> str:
         "`python cli.py hub build --from-word-vectors glove.6B.50d.txt --output modules/glove50`;\n"
         f"  - or, on a machine with network, download {handle}?tf-hub-format=compressed, extract the .tar.gz into a "
         f"folder and pass that folder (or extract it into {cached} to fill the cache);\n"
-        "  - or pass a BERT checkpoint folder or a word-vector .txt file directly: a module is built from it once."
+        "  - or pass a BERT checkpoint folder or a word-vector .txt file directly: a module is built from it once;\n"
+        "  - or `--pretrained train-text`: word vectors learned from the training text itself, no download."
     )
 
 
