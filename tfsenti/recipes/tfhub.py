@@ -117,7 +117,13 @@ class TFHubRecipe(Recipe):
     uses_pretrained: ClassVar[bool] = True
 
     def wants_unlabeled(self) -> bool:
-        return self.config.train.pretrained == TRAIN_TEXT and self.params.vectors_use_unlabeled
+        """Only `train-text` uses unlabeled text (to learn word vectors), and only datasets with such a split."""
+        if self.config.train.pretrained != TRAIN_TEXT or not self.params.vectors_use_unlabeled:
+            return False
+        from tfsenti.data.registry import REGISTRY
+
+        spec = REGISTRY.get(self.config.data.name)
+        return spec is not None and "unsup" in spec.files
 
     # ---- training --------------------------------------------------------------------------------------------
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
