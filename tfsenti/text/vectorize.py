@@ -96,9 +96,15 @@ def _encoded_chunks(chunks, analyzer, n_jobs: int):
         for chunk in chunks:
             yield _encode_chunk((analyzer, chunk))
         return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(n_jobs) as pool:
+    pool = multiprocessing.get_context("fork").Pool(n_jobs)
+    try:
         yield from pool.imap(_encode_chunk, ((analyzer, chunk) for chunk in chunks))
+    except BaseException:  # includes GeneratorExit when the consumer stops early
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()  # let the workers finish and exit cleanly (terminate() could cut a worker mid-write)
+    pool.join()
 
 
 def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray]:
