@@ -1,0 +1,291 @@
+"""The `uda` recipe: semi-supervised BERT fine-tuning with Unsupervised Data Augmentation (Xie et al. 2019),
+ported from google-research/uda (TF1) to TF2 / Keras 3.
+
+The backbone, tokenization, precision policy, schedules, optimizer, memory guard, validation scorer and export are
+the `bert` recipe's (any preset, `minilm`, or a local folder). What UDA adds:
+- a seeded, balanced labeled subset (`params.labeled_per_class`; 10 gives the paper's 20 labels on a binary task);
+- an unlabeled pool: the rest of train without labels, the dataset's unlabeled split (IMDB's `unsup`) and extra
+  review files (`params.extra_unlabeled`: `auto` = `tfsenti.data.find_unlabeled_files`, or a list of paths), written
+  to disk and streamed through tf.data;
+- augmented copies (`params.augmentation`: tf_idf, uniform or back_translation from a file), made once and cached;
+- a custom train step (`tfsenti.uda.train_step.UDATrainer`): supervised CE with TSA + uda_coeff x KL consistency
+  loss with sharpening temperature and confidence mask; `unsup_ratio` unlabeled examples per labeled one.
+
+Training runs `params.train_steps` optimizer updates, split into `train.epochs` rounds; validation accuracy after
+each round picks the weights kept (the test split is never looked at). `unsup_ratio: 0` (or `uda_coeff: 0`) gives
+the supervised-only baseline with the same steps, batches and TSA.
+
+Example:
+    python cli.py train --model uda --data amazon --pretrained minilm --set params.labeled_per_class=10
+    python cli.py train --model uda --data imdb --pretrained minilm --set params.augmentation=back_translation \
+        --set params.back_translation_file=bt.tsv --set params.precision=mixed_bfloat16
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from tfsenti.errors import ConfigError
+from tfsenti.recipes.bert import DEFAULT_PRETRAINED, BertRecipe
+
+log = logging.getLogger("tfsenti")
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+class UDARecipe(BertRecipe):
+    """BERT classifier trained with UDA; predicts and exports exactly like the `bert` recipe."""
+
+    name = "uda"
+    uses_pretrained = True
+
+    @dataclasses.dataclass(frozen=True)
+    class Params(BertRecipe.Params):
+        labeled_per_class: int | None = 10
+        train_steps: int = 1000
+        unsup_ratio: int = 3
+        uda_coeff: float = 1.0
+        tsa: str = "linear"
+        softmax_temperature: float = 0.85
+        confidence_threshold: float = -1.0
+        augmentation: str = "tf_idf"
+        augmentation_probability: float = 0.3
+        back_translation_file: str | None = None
+        extra_unlabeled: str | tuple[str, ...] | None = "auto"
+        unlabeled_limit: int | None = None
+        shuffle_buffer: int = 10_000
+        validation_limit: int | None = 2000
+        cache_dir: str | None = None
+        strategy: str = "default"
+        patience: int | None = None
+        checkpoint_every: int = 100
+        learning_rate: float = 2e-5
+
+        def __post_init__(self):
+            super().__post_init__()
+            from tfsenti.uda.augment import AUGMENTATIONS
+            from tfsenti.uda.tsa import check_schedule
+
+            check_schedule(self.tsa)
+            if self.augmentation not in AUGMENTATIONS:
+                raise ValueError(f"Unknown augmentation {self.augmentation!r}; choose one of {list(AUGMENTATIONS)}.")
+            if self.strategy not in STRATEGIES:
+                raise ValueError(f"Unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}.")
+            for key in ("train_steps",):
+                if getattr(self, key) < 1:
+                    raise ValueError(f"{key} must be >= 1, received {getattr(self, key)}.")
+            if self.unsup_ratio < 0:
+                raise ValueError(f"unsup_ratio must be >= 0, received {self.unsup_ratio}.")
+            if self.softmax_temperature <= 0:
+                raise ValueError(f"softmax_temperature must be > 0, received {self.softmax_temperature}.")
+            if not 0.0 <= self.augmentation_probability <= 1.0:
+                raise ValueError(f"augmentation_probability must be in [0, 1], received "
+                                 f"{self.augmentation_probability}.")
+
+    def wants_unlabeled(self) -> bool:
+        return self.params.unsup_ratio > 0 and self.params.uda_coeff != 0
+
+    # -- fit ----------------------------------------------------------------------------------------------------
+    def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
+        import keras
+
+        from tfsenti.bert import memory
+        from tfsenti.bert.presets import resolve_pretrained
+        from tfsenti.training.loop import fit_resumable
+        from tfsenti.training.optimizer import build_optimizer
+        from tfsenti.training.precision import precision_policy
+        from tfsenti.training.schedules import build_schedule
+        from tfsenti.uda.data import labeled_subset
+        from tfsenti.uda.train_step import UDATrainer
+
+        params, train_config = self.params, self.config.train
+        batch_size, accumulation = train_config.batch_size, params.accumulation_steps
+        if batch_size % accumulation:
+            raise ConfigError(f"train.batch_size ({batch_size}) must be a multiple of params.accumulation_steps "
+                              f"({accumulation}): the labeled micro-batch is batch_size / accumulation_steps.")
+        micro_batch = batch_size // accumulation
+        unsup_batch = micro_batch * params.unsup_ratio if self.wants_unlabeled() else 0
+        keras.utils.set_random_seed(train_config.seed)
+
+        # -- labeled subset, validation subset, unlabeled pool
+        if params.labeled_per_class:
+            labeled, rest = labeled_subset(train, per_class=params.labeled_per_class, seed=train_config.seed)
+        else:
+            labeled, rest = train, train.subset([])
+        if validation is not None and params.validation_limit and len(validation) > params.validation_limit:
+            validation = validation.sample(params.validation_limit, seed=train_config.seed + 2)
+        log.info("uda: %d labeled examples (%s), validation %d, unlabeled batch %d per step", len(labeled),
+                 labeled.label_counts(), len(validation) if validation is not None else 0, unsup_batch)
+
+        # -- model, by the bert recipe's builders
+        pretrained = train_config.pretrained or DEFAULT_PRETRAINED.get(self.config.data.name)
+        self.source_ = resolve_pretrained(pretrained)
+        strategy = _strategy(params.strategy)
+        with strategy.scope():
+            classifier, backbone = self._build_classifier(pretrained, train.texts)
+
+        # -- memory guard: labeled + augmented rows keep activations, original rows run forward only
+        estimate = memory.estimate_training_memory(
+            num_parameters=classifier.count_params(), num_layers=backbone.num_layers,
+            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, micro_batch=micro_batch + unsup_batch,
+            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision)
+        budget = (int(params.memory_budget_gib * memory.GIB) if params.memory_budget_gib
+                  else memory.available_memory_bytes())
+        memory.check_fits(estimate, available_bytes=budget, batch_size=batch_size)
+        log.info("uda: memory estimate %s", estimate.describe())
+
+        # -- data
+        pairs = self._augmented_pairs(rest, unlabeled) if unsup_batch else None
+        total_micro = params.train_steps * accumulation
+        rounds = max(1, min(train_config.epochs, total_micro))
+        steps_per_round = math.ceil(total_micro / rounds)
+        total_micro = steps_per_round * rounds
+        make_dataset = self._dataset_factory(labeled, pairs, micro_batch, unsup_batch, steps_per_round)
+
+        schedule = build_schedule(params.schedule, params.learning_rate, total_steps=total_micro // accumulation,
+                                  warmup_fraction=params.warmup_fraction)
+        with strategy.scope():
+            with precision_policy(params.precision):
+                trainer = UDATrainer(classifier, num_classes=self.num_classes, total_steps=total_micro,
+                                     tsa_schedule=params.tsa, uda_coeff=params.uda_coeff,
+                                     temperature=params.softmax_temperature,
+                                     confidence_threshold=params.confidence_threshold, name="uda_trainer")
+            optimizer = build_optimizer(schedule, weight_decay=params.weight_decay, clipnorm=params.clipnorm,
+                                        accumulation_steps=accumulation)
+            if params.precision == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            trainer.compile(optimizer=optimizer, jit_compile=False, auto_scale_loss=False)
+
+        evaluate = None
+        if validation is not None and len(validation):
+            evaluate = self._validation_scorer(self._encode(validation.texts, progress="tokenizing validation"),
+                                               validation.labels, log_dir)
+        checkpoint_dir = Path(params.checkpoint_dir) if params.checkpoint_dir else (
+            Path(log_dir) / "checkpoints" if log_dir else _temporary_dir())
+        log.info("uda: %d micro-steps in %d rounds; checkpoints every %d steps in %s (to resume, rerun with "
+                 "--set params.checkpoint_dir=%s)", total_micro, rounds, params.checkpoint_every, checkpoint_dir,
+                 checkpoint_dir)
+        result = fit_resumable(
+            trainer, make_dataset, steps_per_epoch=steps_per_round, epochs=rounds, checkpoint_dir=checkpoint_dir,
+            evaluate=evaluate, patience=params.patience, checkpoint_every=params.checkpoint_every, log_dir=log_dir,
+            log_every=params.log_every, verbose=params.verbose)
+        self.fit_result_ = result
+        self.is_fitted = True
+        summary = {"rounds_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
+                   "steps": total_micro // accumulation, "labeled": len(labeled),
+                   "unlabeled_pool": pairs.count if pairs else 0, "unlabeled_batch": unsup_batch,
+                   "memory_estimate_gib": round(estimate.total_gib, 3)}
+        if result.best_score is not None:
+            summary.update(best_validation_accuracy=result.best_score, best_round=result.best_epoch)
+        return summary
+
+    def _build_classifier(self, pretrained: str, texts):
+        """Tokenizer + packer (kept as `packer_`), backbone and head, as the bert recipe builds them."""
+        from tfsenti.bert.checkpoint import load_backbone
+        from tfsenti.bert.preprocessor import BertPacker
+        from tfsenti.recipes.bert import _classifier, _vocabulary_size, build_tokenizer
+        from tfsenti.training.precision import precision_policy
+
+        params = self.params
+        with precision_policy(params.precision):
+            tokenizer = build_tokenizer(self.source_, texts, scratch_vocabulary_size=params.scratch_vocabulary_size)
+            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer),
+                                     scratch_shape={"num_layers": params.scratch_num_layers,
+                                                    "hidden_dim": params.scratch_hidden_dim,
+                                                    "num_heads": params.scratch_num_heads,
+                                                    "max_sequence_length": max(params.sequence_length, 16)})
+            if params.sequence_length > backbone.max_sequence_length:
+                raise ConfigError(f"params.sequence_length={params.sequence_length} exceeds what {pretrained} "
+                                  f"supports ({backbone.max_sequence_length}); lower it.")
+            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length,
+                                     truncation=params.truncation)
+            self.model_ = _classifier(backbone, self.num_classes, params.dropout, params.pooling)
+        return self.model_, backbone
+
+    def _augmented_pairs(self, rest, unlabeled):
+        """The unlabeled pool on disk and its cached augmented copy."""
+        from tfsenti.data import find_unlabeled_files
+        from tfsenti.uda.augment import augment_pool, build_augmenter
+        from tfsenti.uda.data import pool_records, write_pool
+
+        params = self.params
+        datasets = [rest] + ([unlabeled] if unlabeled is not None and len(unlabeled) else [])
+        if params.extra_unlabeled == "auto":
+            files = find_unlabeled_files(self.config.data.name, self.config.data.data_dir)
+        elif isinstance(params.extra_unlabeled, str):
+            files = [params.extra_unlabeled]
+        else:
+            files = list(params.extra_unlabeled or ())
+        missing = [str(path) for path in files if not Path(path).is_file()]
+        if missing:
+            raise ConfigError(f"params.extra_unlabeled names files that do not exist: {missing}. Give review files "
+                              "(.json/.json.gz McAuley, .csv Zhang, .ft.txt fastText), `auto`, or null.")
+        cache = Path(params.cache_dir) if params.cache_dir else _default_cache_dir()
+        pool = write_pool(pool_records(datasets=datasets, files=files, limit=params.unlabeled_limit), cache)
+        if not pool.count:
+            raise ConfigError("UDA needs unlabeled text but the pool is empty: use labeled_per_class (the rest of "
+                              "train becomes unlabeled), a dataset with an unlabeled split, or params.extra_unlabeled; "
+                              "or set params.unsup_ratio=0 for supervised training.")
+        log.info("uda: unlabeled pool of %d texts (%d from train/unsup, %d extra files) at %s", pool.count,
+                 sum(len(d) for d in datasets), len(files), pool.path)
+        augmenter = build_augmenter(params.augmentation, probability=params.augmentation_probability,
+                                    seed=self.config.train.seed, back_translation_file=params.back_translation_file)
+        return augment_pool(pool.path, augmenter, cache, progress=params.verbose > 0)
+
+    def _dataset_factory(self, labeled, pairs, micro_batch: int, unsup_batch: int, steps: int):
+        """`make_dataset(round)`: that round's `steps` batches, the same every time (so a resumed round matches)."""
+        import tensorflow as tf
+
+        from tfsenti.uda.data import unlabeled_pairs
+
+        packer, seed, params = self.packer_, self.config.train.seed, self.params
+        texts = tf.constant(list(labeled.texts))
+        labels = tf.constant(np.asarray(labeled.labels, dtype=np.int32))
+
+        def make_dataset(round_index: int):
+            labeled_batches = (tf.data.Dataset.from_tensor_slices((texts, labels))
+                               .shuffle(len(labeled), seed=seed * 1009 + round_index, reshuffle_each_iteration=True)
+                               .repeat().batch(micro_batch, drop_remainder=True))
+            if pairs is None:
+                batches = labeled_batches.map(lambda t, y: ({"labeled": packer.tokenize(t)}, y))
+            else:
+                skip = (round_index * steps * unsup_batch) % pairs.count
+                stream = unlabeled_pairs(pairs.original, pairs.augmented, batch_size=unsup_batch,
+                                         seed=seed * 7919 + round_index, skip=skip,
+                                         shuffle_buffer=params.shuffle_buffer)
+                batches = tf.data.Dataset.zip(labeled_batches, stream).map(
+                    lambda l, u: ({"labeled": packer.tokenize(l[0]), "original": packer.tokenize(u[0]),
+                                   "augmented": packer.tokenize(u[1])}, l[1]))
+            return batches.take(steps).prefetch(2)
+
+        return make_dataset
+
+
+def _strategy(name: str):
+    """The `tf.distribute` strategy named `name` (`default` = the current one; `multi_worker` reads TF_CONFIG)."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _default_cache_dir() -> Path:
+    import os
+
+    root = os.environ.get("TFSENTI_CACHE_DIR")
+    return (Path(root).expanduser() if root else Path("~/.cache/tfsenti").expanduser()) / "uda"
+
+
+def _temporary_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="tfsenti-uda-checkpoints-"))
