@@ -22,6 +22,7 @@ _MODULES = {
     "tfhub": ("tfsenti.recipes.tfhub", "TFHubRecipe"),
     "bert": ("tfsenti.recipes.bert", "BertRecipe"),
     "ktrain": ("tfsenti.recipes.ktrain_recipe", "KtrainRecipe"),
+    "uda": ("tfsenti.recipes.uda", "UDARecipe"),
 }
 
 
