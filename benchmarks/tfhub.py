@@ -7,6 +7,7 @@ Modules (--pretrained): `minilm` = the module built offline from the gt-all-mini
 or any handle / folder the recipe accepts. Run it under the shared benchmark lock (CPU-heavy):
 
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained minilm --frozen
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained minilm --frozen --tune
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained train-text
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data nsmc --pretrained train-text \\
         --set params.char_ngrams=[1,3]
@@ -56,6 +57,8 @@ def main(argv=None) -> None:
     parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tune", action="store_true", help="choose the head's learning rate and epochs on the "
+                        "validation split first (frozen modules: cheap, the embeddings are cached); test read once")
     parser.add_argument("--variant", default=None, help="label of this run in RESULTS.md [default: derived]")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "tfhub"))
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
@@ -76,10 +79,17 @@ def main(argv=None) -> None:
               "train.pretrained": pretrained, "params.trainable": not args.frozen,
               "params.embedding_cache_dir": str(out / "embeddings")}
     values = {key: value for key, value in values.items() if value is not None}
-    variant = args.variant or f"{args.pretrained}-{'frozen' if args.frozen else 'trainable'}"
+    variant = args.variant or (f"{args.pretrained}-{'frozen' if args.frozen else 'trainable'}"
+                               f"{'-tuned' if args.tune else ''}")
     config_file = REPO / "configs" / args.data / "tfhub.yaml"
+    overrides = list(args.overrides) + [f"name=bench-{args.data}-tfhub"]
     config = build_config("tfhub", args.data, config_file=config_file if config_file.is_file() else None,
-                          values=values, overrides=list(args.overrides) + [f"name=bench-{args.data}-tfhub"])
+                          values=values, overrides=overrides)
+    tuning = None
+    if args.tune:
+        tuning = tune_head(config)
+        config = build_config("tfhub", args.data, config_file=config_file if config_file.is_file() else None,
+                              values=values, overrides=overrides + tuning["chosen"])
 
     started = time.perf_counter()
     result = train(config, runs_root=out / "runs", models_root=out / "saved_models")
@@ -88,17 +98,47 @@ def main(argv=None) -> None:
     metrics = result.metrics
     out.mkdir(parents=True, exist_ok=True)
     record = {"args": vars(args), "variant": variant, "wall_seconds": wall, "peak_rss_gib": peak_gib,
-              "config": config.to_dict(), "metrics": metrics}
+              "config": config.to_dict(), "metrics": metrics, "tuning": tuning}
     (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
 
     command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
-    write_block(f"{args.data}-{variant}", render(args, variant, config, metrics, wall, peak_gib, command),
+    write_block(f"{args.data}-{variant}", render(args, variant, config, metrics, wall, peak_gib, command, tuning),
                 path=Path(args.results))
     print(json.dumps({"test": metrics["test"], "wall_seconds": wall, "peak_rss_gib": peak_gib}, indent=2))
 
 
-def render(args, variant, config, metrics, wall, peak_gib, command) -> str:
+TUNING_GRID = [["params.learning_rate=0.001", "train.epochs=10"], ["params.learning_rate=0.003", "train.epochs=10"],
+               ["params.learning_rate=0.01", "train.epochs=10"], ["params.learning_rate=0.003", "train.epochs=60"],
+               ["params.learning_rate=0.01", "train.epochs=60"], ["params.learning_rate=0.03", "train.epochs=60"]]
+
+
+def tune_head(config) -> dict:
+    """Fit the head for each TUNING_GRID setting on train, score validation only; return the best setting."""
+    from tfsenti.config import build_config
+    from tfsenti.pipeline import prepare_data
+    from tfsenti.recipes import get_recipe_class
+
+    data = prepare_data(config)  # the test split is loaded but never scored here
+    train_set, validation = data.train, data.validation
+    base = config.to_dict()
+    trials = []
+    for setting in TUNING_GRID:
+        trial = build_config("tfhub", config.data.name, values={
+            **{f"data.{k}": v for k, v in base["data"].items() if k != "name"},
+            **{f"train.{k}": v for k, v in base["train"].items()},
+            **{f"params.{k}": v for k, v in base["params"].items()},
+            "params.verbose": 0}, overrides=setting)
+        recipe = get_recipe_class("tfhub")(trial, num_classes=train_set.num_classes)
+        summary = recipe.fit(train_set, validation)
+        accuracy = float((recipe.predict_proba(validation.texts).argmax(1) == validation.labels).mean())
+        trials.append({"setting": setting, "validation_accuracy": accuracy, "best_epoch": summary["best_epoch"]})
+        logging.info("tuning %s: validation accuracy %.4f (best epoch %d)", setting, accuracy, summary["best_epoch"])
+    best = max(trials, key=lambda t: t["validation_accuracy"])
+    return {"trials": trials, "chosen": best["setting"]}
+
+
+def render(args, variant, config, metrics, wall, peak_gib, command, tuning=None) -> str:
     test, validation, sizes, fit = metrics["test"], metrics["validation"], metrics["sizes"], metrics["fit"]
     target = ""
     if args.data == "imdb":
@@ -117,7 +157,10 @@ def render(args, variant, config, metrics, wall, peak_gib, command) -> str:
         f"{sizes['test']} ({'seeded subset' if args.limit_test else 'full test split'}), read once.  ",
         f"Settings: Dense({params.hidden_units}, relu) head, Adam lr {params.learning_rate:g}, up to "
         f"{config.train.epochs} epochs (ran {fit.get('epochs_run')}, kept epoch {fit.get('best_epoch')}), batch "
-        f"{config.train.batch_size}, early-stopping patience {params.patience}.", "",
+        f"{config.train.batch_size}, early-stopping patience {params.patience}"
+        + (". Head settings chosen on the validation split from: " + "; ".join(
+            f"lr {t['setting'][0].split('=')[1]}, {t['setting'][1].split('=')[1]} epochs -> "
+            f"{t['validation_accuracy']:.4f}" for t in tuning["trials"]) if tuning else "") + ".", "",
         "| metric | value |", "|---|---|",
         f"| test accuracy | {test['accuracy']:.4f}{target} |",
         f"| test macro-F1 | {test['macro_f1']:.4f} |",
