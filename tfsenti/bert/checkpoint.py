@@ -26,8 +26,11 @@ from tfsenti.bert.presets import PretrainedSource, offline
 from tfsenti.errors import TfsentiError
 
 
-def load_backbone(source: PretrainedSource, *, scratch_shape: dict | None = None, vocabulary_size: int | None = None):
-    """A keras_hub BertBackbone with the weights of `source` (random weights for `scratch`)."""
+def load_backbone(source: PretrainedSource, *, scratch_shape: dict | None = None, vocabulary_size: int | None = None,
+                  dropout: float | None = None):
+    """A keras_hub BertBackbone with the weights of `source` (random weights for `scratch`); `dropout` overrides
+    the checkpoint's dropout rate."""
+    extra = {} if dropout is None else {"dropout": dropout}
     import keras_hub
 
     if source.kind == "scratch":
@@ -36,10 +39,10 @@ def load_backbone(source: PretrainedSource, *, scratch_shape: dict | None = None
         return keras_hub.models.BertBackbone(
             vocabulary_size=vocabulary_size, num_layers=shape.get("num_layers", 2),
             num_heads=shape.get("num_heads", 2), hidden_dim=hidden, intermediate_dim=4 * hidden,
-            max_sequence_length=shape.get("max_sequence_length", 512))
+            max_sequence_length=shape.get("max_sequence_length", 512), **extra)
     if source.kind == "hf_folder":
         _ensure_safetensors(Path(source.location))
-    return _from_preset(keras_hub.models.BertBackbone, source)
+    return _from_preset(keras_hub.models.BertBackbone, source, **extra)
 
 
 def preset_file(source: PretrainedSource, filename: str) -> Path:
@@ -59,12 +62,12 @@ def preset_file(source: PretrainedSource, filename: str) -> Path:
         raise _unavailable(source, error) from error
 
 
-def _from_preset(cls, source: PretrainedSource):
+def _from_preset(cls, source: PretrainedSource, **kwargs):
     location = str(source.location)
     if not Path(location).is_dir():
         _check_reachable(source)
     try:
-        return cls.from_preset(location)
+        return cls.from_preset(location, **kwargs)
     except (OSError, ValueError, ConnectionError) as error:
         raise _unavailable(source, error) from error
     except Exception as error:  # noqa: BLE001 - kagglehub / huggingface_hub raise their own types

@@ -9,8 +9,9 @@ Accepted values:
 
 Downloads go to a persistent cache: `$TFHUB_CACHE_DIR`, else `$TFSENTI_CACHE_DIR/tfhub`, else
 `~/.cache/tfsenti/tfhub` (the hub library's own default is a temporary folder that the OS cleans, which breaks later
-loads); `ensure_hub_cache_dir` sets `$TFHUB_CACHE_DIR` to it. A module already in the cache is used without network. Offline (`TFSENTI_OFFLINE=1`, or the hub host unreachable) a handle that is
-neither cached nor local raises `ModuleNotAvailableError`, which says what to provide instead.
+loads); `ensure_hub_cache_dir` sets `$TFHUB_CACHE_DIR` to it. A module already in the cache is used without network.
+Offline (`TFSENTI_OFFLINE=1`, or the hub host unreachable) a handle that is neither cached nor local raises
+`ModuleNotAvailableError`, which says what to provide instead.
 
 Example:
     >>> normalize_handle("nnlm-en-dim50")

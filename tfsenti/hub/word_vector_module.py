@@ -118,7 +118,7 @@ def tokenize_texts(texts: Sequence[str], rules: WordTokenization, *, batch_size:
 
 
 def _nested(flat_values, splits: list) -> list:
-    """Rebuild nested Python lists of str from a ragged tensor's decoded flat values and its row splits (outer first)."""
+    """Nested lists of str from a ragged tensor's flat values and row splits (outermost first)."""
     items: list = [value.decode("utf-8") for value in flat_values]
     for row_splits in reversed(splits):
         items = [items[row_splits[i]:row_splits[i + 1]] for i in range(len(row_splits) - 1)]

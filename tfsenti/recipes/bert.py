@@ -52,7 +52,8 @@ class BertRecipe(Recipe):
         clipnorm: float | None = 1.0
         accumulation_steps: int = 1
         precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-        dropout: float = 0.1
+        dropout: float = 0.1  # backbone (hidden and attention) and head
+        pooling: Literal["cls", "mean"] = "cls"
         patience: int | None = 1
         checkpoint_every: int = 200
         checkpoint_dir: str | None = None
@@ -96,11 +97,12 @@ class BertRecipe(Recipe):
 
         # -- model: tokenizer + packer, backbone, head
         with precision_policy(params.precision):
-            tokenizer = self._build_tokenizer(train.texts)
+            tokenizer = build_tokenizer(self.source_, train.texts,
+                                        scratch_vocabulary_size=params.scratch_vocabulary_size)
             from tfsenti.bert.checkpoint import load_backbone
             from tfsenti.bert.preprocessor import BertPacker
 
-            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer),
+            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer), dropout=params.dropout,
                                      scratch_shape={"num_layers": params.scratch_num_layers,
                                                     "hidden_dim": params.scratch_hidden_dim,
                                                     "num_heads": params.scratch_num_heads,
@@ -114,7 +116,7 @@ class BertRecipe(Recipe):
                                   "do not belong together.")
             self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length,
                                      truncation=params.truncation)
-            self.model_ = _classifier(backbone, self.num_classes, params.dropout)
+            self.model_ = _classifier(backbone, self.num_classes, params.dropout, params.pooling)
 
         # -- memory guard, before anything big is allocated
         estimate = memory.estimate_training_memory(
@@ -159,35 +161,12 @@ class BertRecipe(Recipe):
         self.fit_result_ = result
         self.is_fitted = True
         summary = {"epochs_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
+                   "steps_trained": result.steps_trained,
                    "steps_per_epoch": steps_per_epoch, "micro_batch": micro_batch,
                    "memory_estimate_gib": round(estimate.total_gib, 3)}
         if result.best_score is not None:
             summary.update(best_validation_accuracy=result.best_score, best_epoch=result.best_epoch)
         return summary
-
-    def _build_tokenizer(self, texts: Sequence[str]):
-        import keras_hub
-
-        source = self.source_
-        if source.kind == "scratch":
-            vocabulary = _learn_vocabulary(texts, self.params.scratch_vocabulary_size)
-            return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
-        if source.tokenizer == "sentencepiece":
-            from tfsenti.bert.checkpoint import preset_file
-            from tfsenti.bert.sentencepiece_tokenizer import SentencePieceVocabTokenizer
-
-            folder = Path(str(source.location))
-            proto_path = (folder / "tokenizer_78b3253a26.model" if (folder / "tokenizer_78b3253a26.model").is_file()
-                          else preset_file(source, "spiece.model"))
-            vocabulary = preset_file(source, "vocab.txt").read_text(encoding="utf-8").splitlines()
-            return SentencePieceVocabTokenizer(proto_path.read_bytes(), vocabulary)
-        if source.kind == "hf_folder":
-            vocabulary = (Path(source.location) / "vocab.txt").read_text(encoding="utf-8").splitlines()
-            return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=source.lowercase,
-                                                  strip_accents=source.strips_accents)
-        from tfsenti.bert.checkpoint import _from_preset
-
-        return _from_preset(keras_hub.models.BertTokenizer, source)
 
     # -- inference -------------------------------------------------------------------------------------------------
     def _encode(self, texts: Sequence[str], *, progress: str | None = None) -> dict[str, np.ndarray]:
@@ -282,12 +261,46 @@ class BertRecipe(Recipe):
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
-def _classifier(backbone, num_classes: int, dropout: float):
+def build_tokenizer(source, texts: Sequence[str] = (), *, scratch_vocabulary_size: int = 2000):
+    """The graph tokenizer of `source`: keras_hub's BertTokenizer (WordPiece) or SentencePieceVocabTokenizer;
+    for `scratch`, a WordPiece vocabulary learned from `texts`."""
+    import keras_hub
+
+    if source.kind == "scratch":
+        vocabulary = _learn_vocabulary(texts, scratch_vocabulary_size)
+        return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+    if source.tokenizer == "sentencepiece":
+        from tfsenti.bert.checkpoint import preset_file
+        from tfsenti.bert.sentencepiece_tokenizer import SentencePieceVocabTokenizer
+
+        folder = Path(str(source.location))
+        proto_path = (folder / "tokenizer_78b3253a26.model" if (folder / "tokenizer_78b3253a26.model").is_file()
+                      else preset_file(source, "spiece.model"))
+        vocabulary = preset_file(source, "vocab.txt").read_text(encoding="utf-8").splitlines()
+        return SentencePieceVocabTokenizer(proto_path.read_bytes(), vocabulary)
+    if source.kind == "hf_folder":
+        vocabulary = (Path(source.location) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+        return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=source.lowercase,
+                                              strip_accents=source.strips_accents)
+    from tfsenti.bert.checkpoint import _from_preset
+
+    return _from_preset(keras_hub.models.BertTokenizer, source)
+
+
+def _classifier(backbone, num_classes: int, dropout: float, pooling: str = "cls"):
+    """`cls`: BERT's pooled [CLS] output; `mean`: the mean of the token vectors under the padding mask (how
+    sentence-transformers checkpoints such as MiniLM were trained)."""
     import keras
 
     inputs = {name: keras.Input((None,), dtype="int32", name=name)
               for name in ("token_ids", "segment_ids", "padding_mask")}
-    pooled = backbone(inputs)["pooled_output"]
+    outputs = backbone(inputs)
+    if pooling == "mean":
+        mask = keras.ops.cast(keras.ops.expand_dims(inputs["padding_mask"], -1), outputs["sequence_output"].dtype)
+        pooled = keras.ops.sum(outputs["sequence_output"] * mask, axis=1) / keras.ops.maximum(
+            keras.ops.sum(mask, axis=1), 1.0)
+    else:
+        pooled = outputs["pooled_output"]
     pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
     logits = keras.layers.Dense(num_classes, dtype="float32", name="logits",
                                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(pooled)

@@ -101,8 +101,8 @@ class TFHubParams:
     def build_options(self):
         from tfsenti.hub.handles import BuildOptions
 
-        return BuildOptions(max_length=self.max_length, truncation=self.truncation, oov_buckets=self.oov_buckets, lowercase=self.lowercase,
-                            normalize=self.normalize, char_ngrams=self.char_ngrams)
+        return BuildOptions(max_length=self.max_length, truncation=self.truncation, oov_buckets=self.oov_buckets,
+                            lowercase=self.lowercase, normalize=self.normalize, char_ngrams=self.char_ngrams)
 
 
 class TFHubRecipe(Recipe):
@@ -127,15 +127,13 @@ class TFHubRecipe(Recipe):
 
     # ---- training --------------------------------------------------------------------------------------------
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
-        import tensorflow as tf
         import tf_keras
 
-        params: TFHubParams = self.params
         started = time.perf_counter()
         self.module_dir_ = self._module_for(train, unlabeled)
-        module_seconds = time.perf_counter() - started
         tf_keras.utils.set_random_seed(self.config.train.seed)
         self._build(self.module_dir_)
+        module_seconds = time.perf_counter() - started
 
         use_cache = self._uses_cached_embeddings()
         if use_cache:
@@ -239,7 +237,7 @@ class TFHubRecipe(Recipe):
         """hub layer -> head, as tf_keras models; `head_` shares its layers with `model_`."""
         import tensorflow as tf
         import tensorflow_hub as hub
-        import tensorflow_text  # noqa: F401  (registers the ops of modules that tokenize with it, e.g. USE-multilingual)
+        import tensorflow_text  # noqa: F401  (ops of modules that tokenize with it, e.g. USE-multilingual)
         import tf_keras
 
         self.hub_layer_ = hub.KerasLayer(str(module_dir), trainable=self.params.trainable, input_shape=[],

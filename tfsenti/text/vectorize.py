@@ -99,12 +99,12 @@ def _encoded_chunks(chunks, analyzer, n_jobs: int):
     pool = multiprocessing.get_context("fork").Pool(n_jobs)
     try:
         yield from pool.imap(_encode_chunk, ((analyzer, chunk) for chunk in chunks))
+        pool.close()  # all results are in: let the workers exit on their own (no cut mid-write)
     except BaseException:  # includes GeneratorExit when the consumer stops early
         pool.terminate()
-        pool.join()
         raise
-    pool.close()  # let the workers finish and exit cleanly (terminate() could cut a worker mid-write)
-    pool.join()
+    finally:
+        pool.join()  # never leave workers behind for the interpreter's exit handlers
 
 
 def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ class FitResult:
     best_epoch: int | None
     resumed_from_step: int
     stopped_early: bool
+    steps_trained: int  # micro-batches trained in total (this run and the runs it resumed)
 
 
 def fit_resumable(
@@ -61,7 +62,8 @@ def fit_resumable(
     """Train `model` (compiled) for `epochs`, resuming from `checkpoint_dir` if a previous run left a checkpoint.
 
     `evaluate()` returns a validation score (higher is better) after each epoch; the weights of the best epoch are
-    kept (`checkpoint_dir/best.weights.h5`) and restored at the end; `patience` epochs without improvement stop
+    kept (`checkpoint_dir/best.weights.h5`) and restored at the end (Keras restores the optimizer state of that
+    epoch with them); `patience` epochs without improvement stop
     training. `make_dataset(epoch)` returns that epoch's batches, the same ones every time it is called.
     """
     import numpy as np
@@ -77,9 +79,10 @@ def fit_resumable(
     best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
     stale_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
     scores = tf.Variable(np.full(max(epochs, 1), np.nan), dtype=tf.float64, trainable=False)
+    stopped = tf.Variable(False, trainable=False)  # early stopping happened: a restart trains no further
     state = tf.train.Checkpoint(model=model, optimizer=optimizer, evaluated_epochs=evaluated_epochs,
                                 best_score=best_score, best_epoch=best_epoch, stale_epochs=stale_epochs,
-                                scores=scores)
+                                scores=scores, stopped=stopped)
     manager = tf.train.CheckpointManager(state, str(checkpoint_dir / "steps"), max_to_keep=2)
     best_file = checkpoint_dir / "best.weights.h5"
     resumed_from = 0
@@ -95,8 +98,8 @@ def fit_resumable(
     extra = [StepCheckpointer(save, every=checkpoint_every)]
     if log_dir is not None:
         extra.append(ScalarLogger(log_dir, every=log_every))
-    stopped_early = False
-    for epoch in range(int(evaluated_epochs.numpy()), epochs):
+    first_epoch = epochs if bool(stopped.numpy()) else int(evaluated_epochs.numpy())
+    for epoch in range(first_epoch, epochs):
         done = micro_steps(optimizer) - epoch * steps_per_epoch
         if done < steps_per_epoch:
             dataset = make_dataset(epoch)
@@ -115,10 +118,12 @@ def fit_resumable(
             else:
                 stale_epochs.assign_add(1)
         evaluated_epochs.assign(epoch + 1)
-        save()
         if patience is not None and evaluate is not None and stale_epochs.numpy() >= patience:
-            stopped_early = epoch + 1 < epochs
+            stopped.assign(epoch + 1 < epochs)
+        save()
+        if bool(stopped.numpy()):
             break
+    steps_trained = micro_steps(optimizer)
     if evaluate is not None and best_file.is_file() and int(best_epoch.numpy()) != int(evaluated_epochs.numpy()) - 1:
         log.info("restoring the weights of epoch %d (best validation score)", int(best_epoch.numpy()) + 1)
         model.load_weights(str(best_file))
@@ -127,5 +132,5 @@ def fit_resumable(
         epochs_run=int(evaluated_epochs.numpy()), scores=measured,
         best_score=float(best_score.numpy()) if evaluate is not None and np.isfinite(best_score.numpy()) else None,
         best_epoch=int(best_epoch.numpy()) + 1 if int(best_epoch.numpy()) >= 0 else None,
-        resumed_from_step=resumed_from, stopped_early=stopped_early,
+        resumed_from_step=resumed_from, stopped_early=bool(stopped.numpy()), steps_trained=steps_trained,
     )
