@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,16 +105,81 @@ def test_c_grid_is_chosen_on_validation_not_on_anything_else():
     train = _toy()
     validation = TextDataset(["great cast", "awful cast", "loved plot", "hated plot"], [1, 0, 1, 0])
     metrics = recipe.fit(train, validation)
-    assert set(k for k in metrics if k.startswith("validation_accuracy@")) == {
-        "validation_accuracy@C=0.0001", "validation_accuracy@C=10"}
-    best = max((metrics[f"validation_accuracy@C={c:g}"], c) for c in (0.0001, 10.0))
+    assert set(k for k in metrics if k.startswith("validation_accuracy/")) == {
+        "validation_accuracy/C_0.0001", "validation_accuracy/C_10"}
+    assert all(set(key) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") for key in metrics)
+    best = max((metrics[f"validation_accuracy/C_{c:g}"], c) for c in (0.0001, 10.0))
     assert metrics["C"] == recipe.C_ and metrics["validation_accuracy"] == best[0]
     # a validation split whose labels are flipped makes the weakest model (C tiny, predictions near the prior)
     # no worse than the strong one: the choice follows validation, whatever the training fit says
     flipped = TextDataset(validation.texts, 1 - validation.labels)
     recipe = _recipe("params.word_ngrams=[1, 1]", "params.C_grid=[0.0001, 10.0]")
     metrics = recipe.fit(train, flipped)
-    assert metrics["validation_accuracy@C=10"] == 0.0 and metrics["C"] == 0.0001
+    assert metrics["validation_accuracy/C_10"] == 0.0 and metrics["C"] == 0.0001
+
+
+def test_solver_matches_a_reference_optimum_from_a_warm_start():
+    # the hand-written L-BFGS reaches the optimum of scipy's L-BFGS-B (tight tolerance) from zero and warm starts
+    import scipy.optimize
+    from scipy.special import expit
+
+    rng = np.random.default_rng(1)
+    x = sp.random(300, 60, density=0.1, random_state=2, format="csr")
+    y = (x @ rng.normal(size=60) + 0.1 * rng.normal(size=300) > 0).astype(float)
+
+    def objective(wb, c=2.0):
+        z = x @ wb[:-1] + wb[-1]
+        error = c * (expit(z) - y)
+        return (c * np.sum(np.logaddexp(0, z) - y * z) + 0.5 * wb[:-1] @ wb[:-1],
+                np.append(x.T @ error + wb[:-1], error.sum()))
+
+    reference = scipy.optimize.minimize(objective, np.zeros(61), jac=True, method="L-BFGS-B",
+                                        options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000}).x
+    cold = train_logistic(x, y, C=2.0, tol=1e-9, max_iter=1000)
+    warm = train_logistic(x, y, C=2.0, tol=1e-9, max_iter=1000, start=train_logistic(x, y, C=0.5))
+    np.testing.assert_allclose(cold, reference, atol=1e-5)
+    np.testing.assert_allclose(warm, reference, atol=1e-5)
+
+
+def test_export_with_an_empty_vocabulary_is_the_bias_alone(tmp_path):
+    import tensorflow as tf
+
+    recipe = _recipe("params.min_df=1000", "params.word_ngrams=[1, 1]")
+    unbalanced = TextDataset(["good", "fine", "great", "bad"] * 3, [1, 1, 1, 0] * 3)
+    metrics = recipe.fit(unbalanced)
+    assert recipe.vocabulary_ == {} and metrics["num_features"] == 0
+    texts = ["good", "", "anything at all"]
+    expected = recipe.predict_proba(texts)
+    assert expected[0, 1] > 0.6  # the prior: 3 of 4 positive
+    np.testing.assert_allclose(expected, expected[[0, 0, 0]], atol=1e-7)
+    model = tf.saved_model.load(str(recipe.export(tmp_path / "model")))
+    out = model.signatures["serving_default"](text=tf.constant(texts))
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-6)
+
+
+def test_parallel_analysis_after_tensorflow_import_exits_cleanly(tmp_path):
+    # the CLI path imports TensorFlow before the analyzer forks its workers: the run (including a consumer that
+    # stops early) must exit 0 with no traceback (BrokenPipeError) on stderr
+    script = (
+        "import sys\n"
+        "sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']\n"
+        "import tensorflow as tf\n"
+        "import tfsenti.text.vectorize as vectorize\n"
+        "from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer\n"
+        "from test_nbbon import _recipe, _toy\n"
+        "vectorize.PARALLEL_MIN_CHARS = 0\n"
+        "recipe = _recipe('params.n_jobs=2', 'params.word_ngrams=[1, 2]')\n"
+        "recipe.fit(_toy(repeat=400))\n"
+        "assert recipe.predict_proba(['great fun'] * 3000).argmax(axis=1).min() == 1\n"
+        "chunks = vectorize._encoded_chunks([['a b'] * 10] * 50, NgramAnalyzer(AnalyzerConfig((1, 1))), 2)\n"
+        "next(chunks); chunks.close()  # stop early: the pool is terminated and joined\n"
+        "print('done')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).resolve().parents[1])],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("done")
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr[-3000:]
 
 
 def test_predict_and_export_before_fit_raise_not_fitted(tmp_path):
