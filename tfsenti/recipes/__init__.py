@@ -23,6 +23,7 @@ _MODULES = {
     "bert": ("tfsenti.recipes.bert", "BertRecipe"),
     "ktrain": ("tfsenti.recipes.ktrain_recipe", "KtrainRecipe"),
     "uda": ("tfsenti.recipes.uda", "UDARecipe"),
+    "dvcosine": ("tfsenti.recipes.dvcosine", "DVCosineRecipe"),
 }
 
 

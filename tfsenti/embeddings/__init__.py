@@ -1,0 +1,6 @@
+"""Document embeddings trained with cosine similarity (dv-cosine, Thongtan & Phienthrakul 2019).
+
+Modules: `cosine_objective` (the loss and its exact gradients), `trainer` (fast NumPy training of n-gram and
+document vectors, resumable), `inference` (vectors of new documents with the n-gram vectors frozen, as TensorFlow
+ops shared by in-process prediction and the exported graph), `alignment` (joining per-document tables by id).
+"""

@@ -1,0 +1,380 @@
+"""Train n-gram and document vectors with the dv-cosine objective: NumPy mini-batches, two Hogwild threads.
+
+Every epoch visits every document once, in a seeded random order, in mini-batches of `batch_size` documents.
+A batch's positives are all (document, distinct n-gram) pairs of its documents; its negatives are `noise_samples`
+n-grams drawn from the unigram^0.75 distribution and shared by the batch, each document's negative term weighted
+so that it counts `negatives` negatives per positive, as in the paper. All vectors stay of unit length: a step
+moves a row along the sphere (the tangent projection of the gradient, see `cosine_objective`), scaled by a
+row-wise Adagrad rate, then renormalizes it. `threads` workers share the tables without locks (Hogwild, like the
+original's 22 threads); the heavy NumPy/SciPy operations release the GIL, so two threads use two cores.
+
+An epoch ends with a checkpoint (`checkpoint_dir/epoch-NNNN/`, written under a temporary name, then renamed);
+`fit` on the same data resumes from the newest one, so an interrupted run loses at most the epoch in progress.
+
+Example:
+    >>> import numpy as np, scipy.sparse as sp
+    >>> presence = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
+    >>> trainer = CosineEmbeddingTrainer(EmbeddingSettings(dim=8, epochs=30, batch_size=2, threads=1, subsample=None))
+    >>> _ = trainer.fit(presence, progress=False)
+    >>> v = trainer.doc_vectors_
+    >>> bool(v[0] @ v[1] > v[0] @ v[2])
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from tfsenti.embeddings.cosine_objective import unit_doc_gradient, unit_ngram_gradient, unit_pair_scores
+from tfsenti.errors import ConfigError, TfsentiError
+
+log = logging.getLogger("tfsenti")
+
+CHECKPOINT_PREFIX = "epoch-"
+_ADAGRAD_EPSILON = 1e-8
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingSettings:
+    """How the vectors are trained. The paper: dim 500, alpha 6, 5 negatives, 120 epochs (plain SGD, lr 0.001).
+
+    Example:
+        >>> EmbeddingSettings(dim=100).alpha
+        6.0
+    """
+
+    dim: int = 100
+    alpha: float = 6.0
+    negatives: int = 5
+    noise_samples: int = 1024
+    epochs: int = 10
+    learning_rate: float = 0.25
+    doc_steps: int = 2
+    doc_learning_rate: float = 0.5
+    subsample: float | None = 1e-3
+    batch_size: int = 256
+    threads: int = 2
+    init: str = "svd"
+    seed: int = 1234
+
+    def __post_init__(self):
+        for name in ("dim", "negatives", "noise_samples", "batch_size", "threads", "doc_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"embedding setting {name} must be >= 1, received {getattr(self, name)}")
+        if self.epochs < 0:
+            raise ConfigError(f"embedding epochs must be >= 0, received {self.epochs}")
+        if self.alpha <= 0 or self.learning_rate <= 0 or self.doc_learning_rate <= 0:
+            raise ConfigError(f"alpha and the learning rates must be positive, received alpha={self.alpha}, "
+                              f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}")
+        if self.init not in ("svd", "random"):
+            raise ConfigError(f"init must be 'svd' or 'random', received {self.init!r}")
+        if self.subsample is not None and not 0.0 < self.subsample <= 1.0:
+            raise ConfigError(f"subsample must be in (0, 1] or None, received {self.subsample}")
+
+    def keep_probabilities(self, document_frequency: np.ndarray, n_docs: int) -> np.ndarray:
+        """Chance that a pair with this n-gram is visited in an epoch: min(1, sqrt(t / f)), f = df / N.
+
+        Like word2vec's subsampling of frequent words, applied to document frequencies; the vectors of new
+        documents are inferred with these as pair weights (the same objective in expectation).
+        """
+        frequency = np.asarray(document_frequency, dtype=np.float64) / max(n_docs, 1)
+        if self.subsample is None:
+            return np.ones(len(frequency), np.float32)
+        with np.errstate(divide="ignore"):
+            return np.minimum(1.0, np.sqrt(self.subsample / frequency)).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochReport:
+    """What one epoch did: mean loss per positive pair (negatives included), seconds, pairs visited."""
+
+    epoch: int
+    loss: float
+    positive_loss: float
+    seconds: float
+    pairs: int
+
+
+class CosineEmbeddingTrainer:
+    """Learns `ngram_vectors_` (V, dim) and `doc_vectors_` (N, dim), unit rows, from a (N, V) presence matrix.
+
+    Row i of `doc_vectors_` belongs to row i of the matrix given to `fit`; callers that join these vectors with
+    other per-document tables do so by document id (see `tfsenti.embeddings.alignment`), never by position alone.
+    """
+
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+
+    # ---- public API ----------------------------------------------------------------------------------------
+    def fit(self, presence: sp.csr_matrix, *, noise_counts: np.ndarray | None = None,
+            checkpoint_dir: str | Path | None = None, on_epoch: Callable[[EpochReport], None] | None = None,
+            progress: bool = True) -> CosineEmbeddingTrainer:
+        """Train for `settings.epochs` epochs (resuming from `checkpoint_dir` when it holds a matching one).
+
+        `presence` (N documents, V n-grams): stored entries are the positive pairs, values their weights (1 for
+        presence). `noise_counts` (V,) are the corpus counts behind the unigram^0.75 noise (default: document
+        frequencies). `on_epoch(report)` runs after each epoch (e.g. a TensorBoard writer).
+        """
+        settings = self.settings
+        presence = _checked_matrix(presence)
+        n_docs, vocabulary = presence.shape
+        if noise_counts is None:
+            noise_counts = np.bincount(presence.indices, minlength=vocabulary)
+        noise = np.asarray(noise_counts, dtype=np.float64) ** 0.75
+        if noise.shape != (vocabulary,) or noise.sum() <= 0:
+            raise TfsentiError(f"noise_counts must hold {vocabulary} non-negative counts, not all zero; received "
+                               f"shape {noise.shape}")
+        self.noise_cdf_ = np.cumsum(noise / noise.sum())
+        self.keep_probability_ = settings.keep_probabilities(
+            np.bincount(presence.indices, minlength=vocabulary), n_docs)
+        fingerprint = _fingerprint(presence, settings)
+
+        start_epoch, self.history_ = 0, []
+        checkpoint = latest_checkpoint(checkpoint_dir) if checkpoint_dir else None
+        if checkpoint is not None:
+            start_epoch = self._restore(checkpoint, fingerprint)
+            log.info("dv-cosine: resuming after epoch %d from %s", start_epoch, checkpoint)
+        else:
+            rng = np.random.default_rng(settings.seed)
+            if settings.init == "svd":
+                self.doc_vectors_, self.ngram_vectors_ = spectral_start(presence, settings.dim, rng)
+            else:
+                self.ngram_vectors_ = _random_unit(rng, vocabulary, settings.dim)
+                self.doc_vectors_ = _random_unit(rng, n_docs, settings.dim)
+            self.ngram_accumulator_ = np.zeros(vocabulary, np.float32)
+    
+        for epoch in range(start_epoch, settings.epochs):
+            report = self._epoch(presence, epoch, progress)
+            self.history_.append(dataclasses.asdict(report))
+            log.info("dv-cosine epoch %d/%d: loss %.4f per pair, %.1f s", epoch + 1, settings.epochs, report.loss,
+                     report.seconds)
+            if checkpoint_dir:
+                self._save(Path(checkpoint_dir), epoch + 1, fingerprint)
+            if on_epoch is not None:
+                on_epoch(report)
+        self.epochs_done_ = settings.epochs
+        return self
+
+    # ---- one epoch -----------------------------------------------------------------------------------------
+    def _epoch(self, presence: sp.csr_matrix, epoch: int, progress: bool) -> EpochReport:
+        settings = self.settings
+        order = np.random.default_rng([settings.seed, epoch]).permutation(presence.shape[0])
+        batches = [order[start:start + settings.batch_size] for start in range(0, len(order), settings.batch_size)]
+        lock = threading.Lock()
+        position = iter(range(len(batches)))
+        totals = np.zeros(3)  # loss, positive loss, pairs
+        errors: list[BaseException] = []
+        stop = threading.Event()
+        started = time.perf_counter()
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(batches), unit="batch", desc=f"dv-cosine epoch {epoch + 1}/{settings.epochs}",
+                   disable=not progress, file=sys.stderr, leave=False)
+
+        def work(worker: int) -> None:
+            rng = np.random.default_rng([settings.seed, epoch, worker, 7])
+            local = np.zeros(3)
+            try:
+                while not stop.is_set():
+                    with lock:
+                        index = next(position, None)
+                    if index is None:
+                        break
+                    local += self._batch(presence, batches[index], rng)
+                    with lock:
+                        bar.update(1)
+            except BaseException as error:  # surfaced in the main thread below
+                errors.append(error)
+                stop.set()
+            with lock:
+                totals[:] += local
+
+        workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(settings.threads)]
+        try:
+            for thread in workers:
+                thread.start()
+            for thread in workers:
+                while thread.is_alive():
+                    thread.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            for thread in workers:
+                thread.join()
+            raise
+        finally:
+            bar.close()
+        if errors:
+            raise errors[0]
+        pairs = max(totals[2], 1.0)
+        return EpochReport(epoch + 1, float(totals[0] / pairs), float(totals[1] / pairs),
+                           time.perf_counter() - started, int(totals[2]))
+
+    def _batch(self, presence: sp.csr_matrix, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One mini-batch: `doc_steps` steps on its document vectors, then one step on its n-gram vectors."""
+        settings = self.settings
+        rows = np.sort(rows)
+        block = presence[rows]
+        if settings.subsample is not None:
+            block.data = (rng.random(block.nnz) < self.keep_probability_[block.indices]).astype(np.float32)
+            block.eliminate_zeros()
+        noise = np.searchsorted(self.noise_cdf_, rng.random(settings.noise_samples), side="right")
+        noise = np.minimum(noise, presence.shape[1] - 1)
+        distinct, inverse = np.unique(np.concatenate([block.indices, noise]), return_inverse=True)
+        n_pairs = len(block.indices)
+        pattern = sp.csr_matrix((block.data, inverse[:n_pairs], block.indptr), shape=(len(rows), len(distinct)))
+        counts = np.diff(block.indptr)
+        lengths = np.bincount(np.repeat(np.arange(len(rows)), counts), weights=block.data, minlength=len(rows))
+        negative_weight = settings.negatives * lengths / settings.noise_samples
+
+        ngrams = self.ngram_vectors_[distinct]
+        pair_ngrams = ngrams[inverse[:n_pairs]]
+        noise_index = inverse[n_pairs:]
+        noise_vectors = ngrams[noise_index]
+        docs = self.doc_vectors_[rows]
+        doc_rate = (settings.doc_learning_rate / np.maximum(lengths, 1.0)).astype(np.float32)
+        for _ in range(settings.doc_steps):
+            scores = unit_pair_scores(docs, pair_ngrams, counts, block.data, noise_vectors, negative_weight,
+                                      settings.alpha)
+            gradient = unit_doc_gradient(scores, pattern, ngrams, noise_vectors)
+            docs = _sphere_move(docs, gradient, doc_rate)
+        self.doc_vectors_[rows] = docs
+        scores = unit_pair_scores(docs, pair_ngrams, counts, block.data, noise_vectors, negative_weight,
+                                  settings.alpha)
+        gradient = unit_ngram_gradient(scores, pattern, docs, noise_index)
+        _sphere_adagrad(self.ngram_vectors_, self.ngram_accumulator_, distinct, ngrams, gradient,
+                        settings.learning_rate)
+        return np.array([scores.loss, scores.positive_loss, float(lengths.sum())])
+
+    # ---- checkpoints ---------------------------------------------------------------------------------------
+    def _save(self, folder: Path, epochs_done: int, fingerprint: dict) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"{CHECKPOINT_PREFIX}{epochs_done:04d}"
+        partial = folder / f".{final.name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        for name in ("ngram_vectors_", "doc_vectors_", "ngram_accumulator_"):
+            np.save(partial / f"{name.rstrip('_')}.npy", getattr(self, name))
+        state = {"epochs_done": epochs_done, "fingerprint": fingerprint, "history": self.history_}
+        (partial / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+        os.replace(partial, final)
+        for older in folder.glob(f"{CHECKPOINT_PREFIX}*"):
+            if older != final and older.is_dir():
+                shutil.rmtree(older, ignore_errors=True)
+
+    def _restore(self, checkpoint: Path, fingerprint: dict) -> int:
+        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+        if state["fingerprint"] != fingerprint:
+            raise TfsentiError(
+                f"The checkpoint {checkpoint} belongs to another run (it has {state['fingerprint']}, this run "
+                f"{fingerprint}). Point params.checkpoint_dir at the interrupted run's checkpoints, or at an empty "
+                "folder to start afresh.")
+        for name in ("ngram_vectors_", "doc_vectors_", "ngram_accumulator_"):
+            setattr(self, name, np.load(checkpoint / f"{name.rstrip('_')}.npy"))
+        self.history_ = list(state["history"])
+        return int(state["epochs_done"])
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    """The newest complete `epoch-NNNN` folder under `folder`, or None."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    done = sorted(p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir() and (p / "state.json").is_file())
+    return done[-1] if done else None
+
+
+def _tangent(current: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """The gradient's component orthogonal to each (unit) row: the gradient on the sphere."""
+    return gradient - np.einsum("ij,ij->i", gradient, current)[:, None] * current
+
+
+def _sphere_move(current: np.ndarray, gradient: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """A gradient step of `rate` (one per row) along the sphere, renormalized."""
+    moved = current - rate[:, None] * _tangent(current, gradient)
+    moved /= np.sqrt(np.einsum("ij,ij->i", moved, moved))[:, None]
+    return moved
+
+
+def _sphere_adagrad(table: np.ndarray, accumulator: np.ndarray, rows: np.ndarray, current: np.ndarray,
+                    gradient: np.ndarray, learning_rate: float) -> None:
+    """Riemannian Adagrad on the unit sphere, one scalar rate per row: project, scale, step, renormalize."""
+    tangent = _tangent(current, gradient)
+    accumulator[rows] += np.einsum("ij,ij->i", tangent, tangent)
+    rate = (learning_rate / np.sqrt(accumulator[rows] + _ADAGRAD_EPSILON)).astype(current.dtype)
+    moved = current - rate[:, None] * tangent
+    moved /= np.sqrt(np.einsum("ij,ij->i", moved, moved))[:, None]
+    table[rows] = moved
+
+
+def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, *, oversample: int = 10,
+                   power_iterations: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Unit document and n-gram vectors from a randomized truncated SVD of the idf-weighted presence matrix.
+
+    A warm start (Halko et al. 2011): documents that share n-grams start close, so the cosine objective needs far
+    fewer epochs than from random vectors. Rows that the SVD leaves at zero get random unit vectors.
+    """
+    n_docs, vocabulary = presence.shape
+    idf = np.log((1.0 + n_docs) / (1.0 + np.bincount(presence.indices, minlength=vocabulary))).astype(np.float32)
+    weighted = sp.csr_matrix((idf[presence.indices], presence.indices, presence.indptr), shape=presence.shape)
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    weighted = sp.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ weighted
+    transposed = weighted.T.tocsr()
+    rank = min(dim + oversample, n_docs, vocabulary)
+    basis, _ = np.linalg.qr(weighted @ rng.standard_normal((vocabulary, rank), dtype=np.float32))
+    for _ in range(power_iterations):
+        basis, _ = np.linalg.qr(transposed @ basis)
+        basis, _ = np.linalg.qr(weighted @ basis)
+    projected = np.asarray(transposed @ basis)  # (V, rank) = B^T with B = Q^T A
+    gram = projected.T @ projected               # B B^T, small: its eigenvectors are B's left singular vectors
+    values, vectors = np.linalg.eigh(gram.astype(np.float64))
+    top = np.argsort(values)[::-1][:dim]
+    singular = np.sqrt(np.maximum(values[top], 1e-12))
+    docs = (basis @ vectors[:, top]).astype(np.float32) * np.sqrt(singular).astype(np.float32)
+    ngrams = (projected @ vectors[:, top]).astype(np.float32) / np.sqrt(singular).astype(np.float32)
+    if dim > top.size:  # fewer documents or n-grams than dimensions: pad with small random coordinates
+        docs = np.hstack([docs, 1e-3 * rng.standard_normal((n_docs, dim - top.size), dtype=np.float32)])
+        ngrams = np.hstack([ngrams, 1e-3 * rng.standard_normal((vocabulary, dim - top.size), dtype=np.float32)])
+    return _unit_rows(docs, rng), _unit_rows(ngrams, rng)
+
+
+def _unit_rows(table: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    norms = np.linalg.norm(table, axis=1)
+    empty = norms < 1e-8
+    if empty.any():
+        table[empty] = rng.standard_normal((int(empty.sum()), table.shape[1]), dtype=np.float32)
+        norms[empty] = np.linalg.norm(table[empty], axis=1)
+    return np.ascontiguousarray(table / norms[:, None], dtype=np.float32)
+
+
+def _random_unit(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
+    table = rng.standard_normal((rows, dim), dtype=np.float32)
+    table /= np.linalg.norm(table, axis=1, keepdims=True)
+    return table
+
+
+def _checked_matrix(presence) -> sp.csr_matrix:
+    if not sp.issparse(presence):
+        raise TfsentiError(f"presence must be a SciPy sparse matrix (documents x n-grams), received "
+                           f"{type(presence).__name__}")
+    presence = sp.csr_matrix(presence, dtype=np.float32)
+    presence.sum_duplicates()
+    presence.sort_indices()
+    return presence
+
+
+def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings) -> dict:
+    kept = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("epochs", "threads")}
+    return {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}

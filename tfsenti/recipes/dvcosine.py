@@ -1,0 +1,469 @@
+"""dv-cosine: document vectors trained with cosine similarity, joined with NB-BON features (Thongtan & Phienthrakul
+2019), leak-free.
+
+1. One n-gram analyzer (`tfsenti.text.ngrams`, word 1-3-grams on IMDB) turns every text into its distinct n-grams.
+2. Embeddings (`tfsenti.embeddings.trainer`): n-gram and document vectors of the training documents plus, when
+   `use_unlabeled`, the dataset's unlabeled split (IMDB's 50k `unsup`) are trained with the dv-cosine objective.
+   Validation, test and any new text get their vectors inferred with the n-gram vectors frozen
+   (`tfsenti.embeddings.inference`); `transductive_test` (off by default) adds the test TEXT, without labels, to the
+   embedding corpus as the original did; its vectors are still inferred like any new text.
+3. NB-BON features (binary n-grams scaled by naive-Bayes log-count ratios, `tfsenti.recipes.nbbon`) and the
+   document vectors are joined BY DOCUMENT ID (`tfsenti.embeddings.alignment`), and one L2 logistic regression is
+   trained on [NB-BON ; vector_scale * vector] (`features: ensemble`) or on the vector alone (`features: vectors`).
+   C and vector_scale are chosen on the validation split.
+
+The export runs the analyzer, both vocabulary lookups, the vector inference (a fixed number of gradient steps) and
+the linear model inside the TensorFlow graph; `predict_proba` uses the same inference module, so both agree.
+
+Example:
+    >>> from tfsenti.config import build_config
+    >>> from tfsenti.data.dataset import TextDataset
+    >>> config = build_config("dvcosine", "imdb", overrides=["params.dim=8", "params.epochs=5", "params.min_df=1",
+    ...     "params.min_count=1", "params.word_ngrams=[1, 1]", "params.subsample=null", "params.threads=1"])
+    >>> recipe = DVCosineRecipe(config, num_classes=2)
+    >>> train = TextDataset(["good fun", "great fun", "bad plot", "awful plot"] * 5, [1, 1, 0, 0] * 5)
+    >>> _ = recipe.fit(train)
+    >>> recipe.predict_proba(["good", "awful"]).argmax(axis=1).tolist()
+    [1, 0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from tfsenti.embeddings.alignment import AlignmentError, DocumentTable, join_by_id
+from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, EmbeddingSettings
+from tfsenti.errors import ConfigError
+from tfsenti.recipes.base import Recipe
+from tfsenti.recipes.nbbon import nb_ratio, train_logistic
+from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
+from tfsenti.text.vectorize import binary_matrix
+
+log = logging.getLogger("tfsenti")
+
+
+@dataclasses.dataclass(frozen=True)
+class DVCosineParams:
+    """dv-cosine settings; defaults suit English IMDB (word 1-3-grams, 100 dimensions, 10 epochs).
+
+    The paper: dim 500, alpha 6, 5 negatives, 120 epochs of SGD (lr 0.001) on 22 threads, n-grams seen twice or
+    more. Here: `epochs`, `dim` and the optimizer (row-wise Adagrad on the unit sphere, an SVD warm start and
+    `doc_steps` steps per document and batch) are chosen to fit a 2-core budget (see docs/DVCOSINE.md).
+
+    Example:
+        >>> DVCosineParams(dim=50).embedding_settings(seed=1).dim
+        50
+    """
+
+    # ---- text -> n-grams (shared by both feature sets)
+    word_ngrams: tuple[int, int] | None = (1, 3)
+    char_ngrams: tuple[int, int] | None = None
+    lowercase: bool = True
+    max_chars: int | None = None
+    # ---- document embeddings
+    use_unlabeled: bool = True
+    transductive_test: bool = False
+    min_count: int = 2
+    max_vocabulary: int | None = None
+    dim: int = 100
+    alpha: float = 6.0
+    negatives: int = 5
+    noise_samples: int = 1024
+    epochs: int = 10
+    learning_rate: float = 0.25
+    doc_steps: int = 2
+    doc_learning_rate: float = 2.0
+    subsample: float | None = 1e-3
+    batch_size: int = 256
+    threads: int = 2
+    init: Literal["svd", "random"] = "svd"
+    checkpoint_dir: str | None = None
+    # ---- inference of new documents (in-process and in the exported graph)
+    infer_steps: int = 20
+    infer_learning_rate: float = 2.0
+    noise_size: int = 1024
+    reinfer_train: bool = False
+    # ---- classifier
+    features: Literal["ensemble", "vectors"] = "ensemble"
+    min_df: int = 3
+    nb_alpha: float = 1.0
+    C: float = 1.0
+    C_grid: tuple[float, ...] = ()
+    vector_scale: float = 1.0
+    vector_scale_grid: tuple[float, ...] = ()
+    max_iter: int = 200
+    tol: float = 1e-5
+    n_jobs: int | None = None
+
+    def __post_init__(self):
+        for name in ("min_count", "min_df", "infer_steps", "noise_size", "max_iter"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"params.{name} must be >= 1, received {getattr(self, name)}")
+        if self.max_vocabulary is not None and self.max_vocabulary < 1:
+            raise ConfigError(f"params.max_vocabulary must be a positive integer or null, received "
+                              f"{self.max_vocabulary}")
+        positive = {"nb_alpha": self.nb_alpha, "C": self.C, "vector_scale": self.vector_scale,
+                    "infer_learning_rate": self.infer_learning_rate}
+        bad = {k: v for k, v in positive.items() if v <= 0}
+        bad.update({f"C_grid[{i}]": v for i, v in enumerate(self.C_grid) if v <= 0})
+        bad.update({f"vector_scale_grid[{i}]": v for i, v in enumerate(self.vector_scale_grid) if v <= 0})
+        if bad:
+            raise ConfigError(f"These params must be positive: {bad}")
+        try:
+            self.analyzer_config()
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+        self.embedding_settings(seed=0)  # validates the embedding settings
+
+    def analyzer_config(self) -> AnalyzerConfig:
+        return AnalyzerConfig(self.word_ngrams, self.char_ngrams, self.lowercase, self.max_chars)
+
+    def embedding_settings(self, *, seed: int) -> EmbeddingSettings:
+        return EmbeddingSettings(
+            dim=self.dim, alpha=self.alpha, negatives=self.negatives, noise_samples=self.noise_samples,
+            epochs=self.epochs, learning_rate=self.learning_rate, doc_steps=self.doc_steps,
+            doc_learning_rate=self.doc_learning_rate, subsample=self.subsample, batch_size=self.batch_size,
+            threads=self.threads, init=self.init, seed=seed)
+
+
+class DVCosineRecipe(Recipe):
+    """The `dvcosine` recipe (see the module docstring).
+
+    Learned state: `vocabulary_` (feature -> union column), `nb_column_` / `embedding_row_` (union column -> NB-BON
+    column / embedding row, -1 if none), `nb_coef_` (NB columns, K) with the ratios folded in, `vector_coef_`
+    (dim, K) with vector_scale folded in, `intercept_` (K,), `inference_` (the TF inference module),
+    `train_vectors_` (a DocumentTable of the embedding corpus' trained vectors, by document id), `history_`.
+    """
+
+    name: ClassVar[str] = "dvcosine"
+    Params: ClassVar[type] = DVCosineParams
+
+    def wants_unlabeled(self) -> bool:
+        return bool(self.params.use_unlabeled)
+
+    # ---- training --------------------------------------------------------------------------------------------
+    def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
+        params: DVCosineParams = self.params
+        started = time.perf_counter()
+        metrics: dict[str, float] = {}
+        corpus = _Corpus.build(train, validation, unlabeled if params.use_unlabeled else None,
+                               self._transductive_texts() if params.transductive_test else None)
+        analyzer = NgramAnalyzer(params.analyzer_config())
+        matrix, names = binary_matrix(corpus.texts, analyzer, n_jobs=params.n_jobs, progress=None)
+        metrics["analyze_seconds"] = time.perf_counter() - started
+
+        # ---- the embedding corpus: train (+ unlabeled, + test text) rows; validation is inferred like test
+        embedding_rows = corpus.rows("train", "unlabeled", "test_text")
+        df = np.bincount(matrix[embedding_rows].indices, minlength=matrix.shape[1])
+        embedding_columns = _frequent_columns(df, params.min_count, params.max_vocabulary)
+        presence = _select(matrix, embedding_rows, embedding_columns)
+        log.info("dv-cosine: %d documents x %d n-grams, %d pairs", *presence.shape, presence.nnz)
+        trainer = CosineEmbeddingTrainer(params.embedding_settings(seed=self.config.train.seed))
+        checkpoint_dir = params.checkpoint_dir or (str(Path(log_dir) / "embedding-checkpoints") if log_dir else None)
+        if checkpoint_dir:
+            log.info("dv-cosine: a checkpoint after every epoch in %s (to resume an interrupted run, rerun with "
+                     "--set params.checkpoint_dir=%s)", checkpoint_dir, checkpoint_dir)
+        embedding_started = time.perf_counter()
+        trainer.fit(presence, noise_counts=df[embedding_columns], checkpoint_dir=checkpoint_dir,
+                    on_epoch=_EpochLogger(log_dir) if log_dir else None, progress=True)
+        metrics["embedding_seconds"] = time.perf_counter() - embedding_started
+        self.history_ = trainer.history_
+        if self.history_:
+            metrics["embedding_loss"] = float(self.history_[-1]["loss"])
+        self.train_vectors_ = DocumentTable([corpus.keys[i] for i in embedding_rows], trainer.doc_vectors_)
+
+        from tfsenti.embeddings.inference import DocumentInference, infer_csr
+
+        self.inference_ = DocumentInference(
+            trainer.ngram_vectors_, pair_weights=trainer.keep_probability_, noise_counts=df[embedding_columns],
+            noise_size=params.noise_size, alpha=params.alpha, negatives=params.negatives,
+            steps=params.infer_steps, learning_rate=params.infer_learning_rate)
+
+        # ---- vectors of the labeled documents, by id
+        inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
+        inference_started = time.perf_counter()
+        inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns),
+                                     progress=len(inferred) > 5000)
+        metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
+            len(inferred), 1) * 1000
+        labeled_vectors = DocumentTable(
+            [corpus.keys[i] for i in inferred] + [corpus.keys[i] for i in corpus.rows("train")
+                                                   if not params.reinfer_train],
+            np.vstack([inferred_vectors, self.train_vectors_.take(
+                [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")])]))
+
+        # ---- NB-BON features on the labeled rows (columns and ratios from train rows only)
+        train_keys = [corpus.keys[i] for i in corpus.rows("train")]
+        validation_keys = [corpus.keys[i] for i in corpus.rows("validation")]
+        train_df = np.bincount(matrix[corpus.rows("train")].indices, minlength=matrix.shape[1])
+        nb_columns = np.flatnonzero(train_df >= params.min_df) if params.features == "ensemble" else np.zeros(
+            0, np.int64)
+        labeled_rows = corpus.rows("train", "validation")
+        nb_table = DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, nb_columns))
+
+        y_train = np.asarray(train.labels)
+        targets = [y_train == 1] if self.num_classes == 2 else [y_train == k for k in range(self.num_classes)]
+        nb_train, vectors_train = join_by_id(train_keys, nb_table, labeled_vectors)
+        ratios = np.stack([nb_ratio(nb_train, t, params.nb_alpha) for t in targets], axis=1) if len(
+            nb_columns) else np.zeros((0, len(targets)))
+        grid = [(c, s) for c in (sorted(set(params.C_grid)) or [params.C])
+                for s in (sorted(set(params.vector_scale_grid)) or [params.vector_scale])]
+        if validation is None or len(grid) == 1:
+            chosen = grid[0]
+            model = _train_linear(nb_train, vectors_train, ratios, targets, *chosen, params)
+        else:
+            nb_val, vectors_val = join_by_id(validation_keys, nb_table, labeled_vectors)
+            best = None
+            for c, scale in grid:
+                model = _train_linear(nb_train, vectors_train, ratios, targets, c, scale, params)
+                accuracy = float((model.probabilities(nb_val, vectors_val).argmax(1) == validation.labels).mean())
+                metrics[f"validation_accuracy@C={c:g},scale={scale:g}"] = accuracy
+                if best is None or accuracy > best[0]:
+                    best = (accuracy, (c, scale), model)
+            _, chosen, model = best
+        self.nb_coef_, self.vector_coef_, self.intercept_ = model.nb_coef, model.vector_coef, model.intercept
+        self.C_, self.vector_scale_ = chosen
+
+        # ---- what prediction needs: one vocabulary over both feature sets
+        union = np.union1d(embedding_columns, nb_columns)
+        self.vocabulary_ = {names[j]: i for i, j in enumerate(union)}
+        self.embedding_row_ = _position_map(union, embedding_columns)
+        self.nb_column_ = _position_map(union, nb_columns)
+        self.is_fitted = True
+        if validation is not None:
+            proba = model.probabilities(*join_by_id(validation_keys, nb_table, labeled_vectors))
+            metrics["validation_accuracy"] = float((proba.argmax(1) == validation.labels).mean())
+        metrics.update(C=float(self.C_), vector_scale=float(self.vector_scale_), num_nb_features=float(len(nb_columns)),
+                       num_embedding_ngrams=float(len(embedding_columns)), fit_seconds=time.perf_counter() - started)
+        return metrics
+
+    def _transductive_texts(self) -> list[str]:
+        """The test split's texts (never its labels), for the documented transductive option."""
+        from tfsenti.data import load_dataset
+
+        data = self.config.data
+        test = load_dataset(data.name, data_dir=data.data_dir, splits=("test",), strict=data.strict)["test"]
+        if data.limit_test:
+            test = test.sample(data.limit_test, seed=self.config.train.seed + 1)
+        log.warning("dv-cosine: transductive_test is on: the %d test texts (no labels) join the embedding corpus; "
+                    "report the numbers as transductive", len(test))
+        return test.without_labels()
+
+    # ---- inference -------------------------------------------------------------------------------------------
+    def document_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Inferred unit vectors (n, dim) of `texts` (zeros for a text with no known n-gram)."""
+        self._check_fitted()
+        from tfsenti.embeddings.inference import infer_csr
+
+        union = self._union_matrix(texts)
+        return infer_csr(self.inference_, _remap_columns(union, self.embedding_row_))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        self._check_fitted()
+        from tfsenti.embeddings.inference import infer_csr
+
+        union = self._union_matrix(texts)
+        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_))
+        nb = _remap_columns(union, self.nb_column_)
+        logits = (nb.astype(np.float64) @ self.nb_coef_.astype(np.float64)
+                  + vectors.astype(np.float64) @ self.vector_coef_.astype(np.float64) + self.intercept_)
+        return _probabilities(logits).astype(np.float32)
+
+    def _union_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
+        analyzer = NgramAnalyzer(self.params.analyzer_config())
+        matrix, _ = binary_matrix(list(texts), analyzer, vocabulary=self.vocabulary_, n_jobs=self.params.n_jobs)
+        return matrix
+
+    # ---- export ----------------------------------------------------------------------------------------------
+    def export(self, export_dir: str | Path) -> Path:
+        """SavedModel: analyzer -> one vocabulary lookup -> distinct n-grams per text -> (NB-BON weight sum,
+        vector inference) -> linear model -> probabilities, all TensorFlow ops."""
+        self._check_fitted()
+        import tensorflow as tf
+
+        from tfsenti.export import save_serving_model
+        from tfsenti.text.ngrams import tf_analyze
+
+        config = self.params.analyzer_config()
+        size = len(self.vocabulary_)
+        staging = Path(tempfile.mkdtemp(prefix="dvcosine-vocab-"))
+        try:
+            vocab_file = staging / "vocabulary.txt"
+            names = [""] * size
+            for feature, column in self.vocabulary_.items():
+                names[column] = feature
+            vocab_file.write_text("".join(name + "\n" for name in names), encoding="utf-8")
+            table = tf.lookup.StaticHashTable(
+                tf.lookup.TextFileInitializer(
+                    str(vocab_file), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                    tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER, vocab_size=size),
+                default_value=-1)
+            embedding_row = tf.constant(self.embedding_row_, tf.int64)
+            nb_column = tf.constant(self.nb_column_, tf.int64)
+            nb_coef = tf.Variable(self.nb_coef_.astype(np.float32), trainable=False, name="nb_coef")
+            vector_coef = tf.Variable(self.vector_coef_.astype(np.float32), trainable=False, name="vector_coef")
+            intercept = tf.Variable(self.intercept_.astype(np.float64), trainable=False, name="intercept")
+            inference = self.inference_
+
+            def probabilities(text):
+                features = tf_analyze(text, config)
+                ids = table.lookup(features.flat_values)
+                rows = features.value_rowids()
+                known = ids >= 0
+                n_docs = tf.shape(text, out_type=tf.int64)[0]
+                keys, _ = tf.unique(tf.boolean_mask(rows, known) * size + tf.boolean_mask(ids, known))
+                keys = tf.sort(keys)  # document-major, columns ascending: the order of the in-process CSR
+                key_rows, key_columns = keys // size, keys % size
+                nb = tf.gather(nb_column, key_columns)
+                in_nb = nb >= 0
+                nb_logits = tf.math.unsorted_segment_sum(
+                    tf.cast(tf.gather(nb_coef, tf.boolean_mask(nb, in_nb)), tf.float64),
+                    tf.boolean_mask(key_rows, in_nb), n_docs)
+                embedding = tf.gather(embedding_row, key_columns)
+                in_embedding = embedding >= 0
+                vectors = inference(tf.boolean_mask(key_rows, in_embedding),
+                                    tf.boolean_mask(embedding, in_embedding), n_docs)
+                logits = nb_logits + tf.cast(tf.matmul(vectors, vector_coef), tf.float64) + intercept
+                return tf.cast(_probabilities(logits, tf), tf.float32)
+
+            return save_serving_model(export_dir, probabilities_fn=probabilities, trackables={
+                "vocabulary": table, "nb_coef": nb_coef, "vector_coef": vector_coef, "intercept": intercept,
+                "inference": inference})
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Corpus:
+    """All texts of one fit, each with a role and a unique key (role-prefixed for unlabeled and test text)."""
+
+    texts: list[str]
+    keys: list[str]
+    roles: list[str]
+
+    @classmethod
+    def build(cls, train, validation, unlabeled, test_text) -> _Corpus:
+        texts, keys, roles = [], [], []
+        parts = [("train", train, ""), ("validation", validation, ""), ("unlabeled", unlabeled, "unlabeled:"),
+                 ("test_text", test_text, "test-text:")]
+        for role, dataset, prefix in parts:
+            if dataset is None:
+                continue
+            texts += list(dataset.texts)
+            keys += [prefix + str(i) for i in dataset.ids]
+            roles += [role] * len(dataset)
+        if len(set(keys)) != len(keys):
+            raise AlignmentError("Document ids repeat across train and validation (or within a split); every "
+                                 "document needs its own id so that features and vectors join correctly.")
+        return cls(texts, keys, roles)
+
+    def rows(self, *roles: str) -> list[int]:
+        wanted = set(roles)
+        return [i for i, role in enumerate(self.roles) if role in wanted]
+
+
+@dataclasses.dataclass
+class _LinearModel:
+    nb_coef: np.ndarray      # (NB columns, K) float32, ratios folded in
+    vector_coef: np.ndarray  # (dim, K) float32, vector scale folded in
+    intercept: np.ndarray    # (K,) float64
+
+    def probabilities(self, nb: sp.csr_matrix, vectors: np.ndarray) -> np.ndarray:
+        logits = (nb.astype(np.float64) @ self.nb_coef.astype(np.float64)
+                  + vectors.astype(np.float64) @ self.vector_coef.astype(np.float64) + self.intercept)
+        return _probabilities(logits)
+
+
+def _train_linear(nb: sp.csr_matrix, vectors: np.ndarray, ratios: np.ndarray, targets, C: float, scale: float,
+                  params: DVCosineParams) -> _LinearModel:
+    """One L2 logistic regression per target on [nb * r ; scale * vector] (one-vs-rest when K > 2)."""
+    nb_coefs, vector_coefs, intercepts = [], [], []
+    n_nb = nb.shape[1]
+    for k, target in enumerate(targets):
+        scaled = sp.csr_matrix((ratios[nb.indices, k], nb.indices, nb.indptr), shape=nb.shape) if n_nb else nb
+        design = sp.hstack([scaled, sp.csr_matrix(scale * vectors.astype(np.float64))], format="csr")
+        solution = train_logistic(design, target, C, max_iter=params.max_iter, tol=params.tol)
+        nb_coefs.append(solution[:n_nb] * ratios[:, k] if n_nb else np.zeros(0))
+        vector_coefs.append(solution[n_nb:-1] * scale)
+        intercepts.append(solution[-1])
+    return _LinearModel(np.stack(nb_coefs, axis=1).astype(np.float32),
+                        np.stack(vector_coefs, axis=1).astype(np.float32), np.array(intercepts))
+
+
+def _probabilities(logits, ops=np):
+    """(n, 1) logits -> [1 - sigmoid, sigmoid]; (n, K) one-vs-rest logits -> normalized sigmoids."""
+    if ops is np:
+        scores = expit(logits)
+        if logits.shape[1] == 1:
+            return np.hstack([1.0 - scores, scores])
+        return scores / scores.sum(axis=1, keepdims=True)
+    scores = ops.sigmoid(logits)
+    if logits.shape[1] == 1:
+        return ops.concat([1.0 - scores, scores], axis=1)
+    return scores / ops.reduce_sum(scores, axis=1, keepdims=True)
+
+
+def _frequent_columns(df: np.ndarray, min_count: int, max_vocabulary: int | None) -> np.ndarray:
+    columns = np.flatnonzero(df >= min_count)
+    if max_vocabulary is not None and len(columns) > max_vocabulary:
+        columns = np.sort(columns[np.argsort(-df[columns], kind="stable")[:max_vocabulary]])
+    return columns
+
+
+def _select(matrix: sp.csr_matrix, rows: Sequence[int], columns: np.ndarray) -> sp.csr_matrix:
+    """matrix[rows][:, columns] with columns renumbered 0..len(columns)-1, sorted indices."""
+    remap = np.full(matrix.shape[1], -1, dtype=np.int64)
+    remap[columns] = np.arange(len(columns))
+    return _remap_columns(matrix[np.asarray(rows, dtype=np.int64)], remap, len(columns))
+
+
+def _remap_columns(matrix: sp.csr_matrix, remap: np.ndarray, width: int | None = None) -> sp.csr_matrix:
+    """Rename the columns of a CSR matrix by `remap` (old -> new, -1 drops it)."""
+    width = int(remap.max()) + 1 if width is None else width
+    width = max(width, 0)
+    indices = remap[matrix.indices]
+    keep = indices >= 0
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))])
+    out = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), indices[keep].astype(np.int32), indptr),
+                        shape=(matrix.shape[0], width))
+    out.sort_indices()
+    return out
+
+
+def _position_map(union: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """For each union column, its position in `subset` (both sorted), or -1."""
+    position = np.searchsorted(subset, union)
+    found = (position < len(subset)) & (subset[np.minimum(position, max(len(subset) - 1, 0))] == union) if len(
+        subset) else np.zeros(len(union), bool)
+    return np.where(found, position, -1).astype(np.int64)
+
+
+class _EpochLogger:
+    """TensorBoard scalars per embedding epoch under `<log_dir>/embedding`: loss, positive loss, seconds."""
+
+    def __init__(self, log_dir):
+        self.log_dir = Path(log_dir) / "embedding"
+
+    def __call__(self, report) -> None:
+        import tensorflow as tf
+
+        writer = tf.summary.create_file_writer(str(self.log_dir))
+        with writer.as_default():
+            tf.summary.scalar("embedding/loss", report.loss, step=report.epoch)
+            tf.summary.scalar("embedding/positive_loss", report.positive_loss, step=report.epoch)
+            tf.summary.scalar("embedding/epoch_seconds", report.seconds, step=report.epoch)
+        writer.flush()
+        writer.close()
