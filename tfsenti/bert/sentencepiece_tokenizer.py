@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfsenti.errors import ConfigError
+
 SPECIAL_TOKENS = ("[UNK]", "[PAD]", "[CLS]", "[SEP]")
 
 
@@ -43,9 +45,10 @@ class SentencePieceVocabTokenizer(tf.Module):
         index = {token: i for i, token in enumerate(self.vocabulary)}
         missing = [token for token in SPECIAL_TOKENS if token not in index]
         if missing:
-            raise ValueError(f"The vocabulary lacks the special token(s) {missing}; a BERT vocabulary needs "
-                             f"{list(SPECIAL_TOKENS)}. Received {len(self.vocabulary)} entries starting "
-                             f"{self.vocabulary[:6]}.")
+            raise ConfigError(f"The vocabulary lacks the special token(s) {missing}; a BERT vocabulary needs "
+                              f"{list(SPECIAL_TOKENS)}. Received {len(self.vocabulary)} entries starting "
+                              f"{self.vocabulary[:6]}. Put the checkpoint's vocab.txt (KoBERT ships one) beside "
+                              "spiece.model.")
         self.unk_token_id, self.pad_token_id = index["[UNK]"], index["[PAD]"]
         self.cls_token_id, self.sep_token_id = index["[CLS]"], index["[SEP]"]
         self._pieces = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.string)

@@ -276,7 +276,11 @@ def build_tokenizer(source, texts: Sequence[str] = (), *, scratch_vocabulary_siz
         folder = Path(str(source.location))
         proto_path = (folder / "tokenizer_78b3253a26.model" if (folder / "tokenizer_78b3253a26.model").is_file()
                       else preset_file(source, "spiece.model"))
-        vocabulary = preset_file(source, "vocab.txt").read_text(encoding="utf-8").splitlines()
+        local_vocabulary = folder / "vocab.txt"
+        if folder.is_dir() and not local_vocabulary.is_file():
+            vocabulary = None  # the SentencePiece ids are the model's ids
+        else:
+            vocabulary = preset_file(source, "vocab.txt").read_text(encoding="utf-8").splitlines()
         return SentencePieceVocabTokenizer(proto_path.read_bytes(), vocabulary)
     if source.kind == "hf_folder":
         vocabulary = (Path(source.location) / "vocab.txt").read_text(encoding="utf-8").splitlines()
