@@ -60,9 +60,9 @@ class EmbeddingSettings:
     negatives: int = 5
     noise_samples: int = 1024
     epochs: int = 10
-    learning_rate: float = 0.25
+    learning_rate: float = 0.1
     doc_steps: int = 2
-    doc_learning_rate: float = 0.5
+    doc_learning_rate: float = 1.0
     subsample: float | None = 1e-3
     batch_size: int = 256
     threads: int = 2
@@ -244,7 +244,9 @@ class CosineEmbeddingTrainer:
         noise_index = inverse[n_pairs:]
         noise_vectors = ngrams[noise_index]
         docs = self.doc_vectors_[rows]
-        doc_rate = (settings.doc_learning_rate / np.maximum(lengths, 1.0)).astype(np.float32)
+        # the per-document objective has total weight (1 + negatives) * length: scale the step by its inverse
+        doc_rate = (settings.doc_learning_rate / ((1.0 + settings.negatives) * np.maximum(lengths, 1.0))).astype(
+            np.float32)
         for _ in range(settings.doc_steps):
             scores = unit_pair_scores(docs, pair_ngrams, counts, block.data, noise_vectors, negative_weight,
                                       settings.alpha)

@@ -1,0 +1,267 @@
+"""dv-cosine: objective gradients, what training learns, resume, the id join, and the recipe end to end (tiny)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tfsenti.embeddings.alignment import AlignmentError, DocumentTable, join_by_id
+from tfsenti.embeddings.cosine_objective import (pair_objective, unit_doc_gradient, unit_ngram_gradient,
+                                                 unit_pair_scores)
+from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, EmbeddingSettings, latest_checkpoint
+from tfsenti.errors import ConfigError, TfsentiError
+
+
+# ---- the objective ---------------------------------------------------------------------------------------------
+def _random_problem(seed=0, docs=3, ngrams=5, dim=4, pairs=9):
+    rng = np.random.default_rng(seed)
+    return dict(
+        doc_vectors=rng.normal(size=(docs, dim)) * rng.uniform(0.5, 2.0, size=(docs, 1)),
+        ngram_vectors=rng.normal(size=(ngrams, dim)) * rng.uniform(0.5, 2.0, size=(ngrams, 1)),
+        doc_index=rng.integers(0, docs, pairs), ngram_index=rng.integers(0, ngrams, pairs),
+        target=rng.integers(0, 2, pairs), weight=rng.uniform(0.5, 2.0, pairs),
+    )
+
+
+def test_cosine_objective_gradients_match_finite_differences():
+    problem = _random_problem()
+    value = pair_objective(**problem, alpha=6.0)
+    step = 1e-6
+    for name, gradient in (("doc_vectors", value.doc_gradient), ("ngram_vectors", value.ngram_gradient)):
+        table = problem[name]
+        numeric = np.zeros_like(table)
+        for index in np.ndindex(table.shape):
+            shifted = {**problem, name: table.copy()}
+            shifted[name][index] += step
+            up = pair_objective(**shifted, alpha=6.0).loss
+            shifted[name][index] -= 2 * step
+            down = pair_objective(**shifted, alpha=6.0).loss
+            numeric[index] = (up - down) / (2 * step)
+        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-7, err_msg=name)
+    assert np.abs(value.doc_gradient).max() > 0.01  # the check above is not vacuous
+
+
+def test_gradient_is_scale_invariant_and_orthogonal():
+    problem = _random_problem(seed=1)
+    value = pair_objective(**problem, alpha=6.0)
+    scaled = pair_objective(**{**problem, "doc_vectors": problem["doc_vectors"] * 3.0}, alpha=6.0)
+    assert scaled.loss == pytest.approx(value.loss)
+    # d cos / dh is orthogonal to h: scaling a vector never changes a cosine
+    np.testing.assert_allclose(np.einsum("ij,ij->i", value.doc_gradient, problem["doc_vectors"]), 0.0, atol=1e-10)
+
+
+def test_unit_fast_path_equals_reference_objective():
+    rng = np.random.default_rng(2)
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+    docs, ngrams = unit(rng.normal(size=(3, 5))), unit(rng.normal(size=(6, 5)))
+    positives = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0], [0, 1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]], float))
+    noise_index = np.array([0, 5, 5, 2])
+    negative_weight = np.array([0.5, 1.5, 2.0])
+    pair_doc = np.repeat(np.arange(3), np.diff(positives.indptr))
+    pair_weights = positives.data
+
+    scores = unit_pair_scores(docs, ngrams[positives.indices], np.diff(positives.indptr), pair_weights,
+                              ngrams[noise_index], negative_weight, alpha=6.0)
+    doc_raw = unit_doc_gradient(scores, positives, ngrams, ngrams[noise_index])
+    ngram_raw = unit_ngram_gradient(scores, positives, docs, noise_index)
+
+    negative_doc = np.repeat(np.arange(3), len(noise_index))
+    reference = pair_objective(
+        docs, ngrams, doc_index=np.concatenate([pair_doc, negative_doc]),
+        ngram_index=np.concatenate([positives.indices, np.tile(noise_index, 3)]),
+        target=np.concatenate([np.ones(len(pair_doc)), np.zeros(len(negative_doc))]),
+        weight=np.concatenate([pair_weights, np.repeat(negative_weight, len(noise_index))]), alpha=6.0)
+    tangent = lambda g, v: g - np.einsum("ij,ij->i", g, v)[:, None] * v  # noqa: E731
+    assert scores.loss == pytest.approx(reference.loss)
+    np.testing.assert_allclose(tangent(doc_raw, docs), reference.doc_gradient, atol=1e-10)
+    np.testing.assert_allclose(tangent(ngram_raw, ngrams), reference.ngram_gradient, atol=1e-10)
+
+
+# ---- what training learns --------------------------------------------------------------------------------------
+def _topic_corpus(per_topic=12, seed=0):
+    """Three topics with disjoint vocabularies of 12 n-grams; each document holds 5 of its topic's n-grams."""
+    rng = np.random.default_rng(seed)
+    rows, topics = [], []
+    for topic in range(3):
+        for _ in range(per_topic):
+            row = np.zeros(36, np.float32)
+            row[topic * 12 + rng.choice(12, 5, replace=False)] = 1.0
+            rows.append(row)
+            topics.append(topic)
+    return sp.csr_matrix(np.array(rows)), np.array(topics)
+
+
+def _small_settings(**changes):
+    base = dict(dim=16, epochs=15, batch_size=6, threads=1, subsample=None, noise_samples=32, seed=3)
+    return EmbeddingSettings(**{**base, **changes})
+
+
+@pytest.mark.parametrize("init", ["random", "svd"])
+def test_documents_sharing_ngrams_end_up_closer(init):
+    presence, topics = _topic_corpus()
+    trainer = CosineEmbeddingTrainer(_small_settings(init=init, epochs=25)).fit(presence, progress=False)
+    vectors = trainer.doc_vectors_
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    similarity = vectors @ vectors.T
+    same = topics[:, None] == topics[None, :]
+    off_diagonal = ~np.eye(len(topics), dtype=bool)
+    assert similarity[same & off_diagonal].mean() > similarity[~same].mean() + 0.3
+    # every document is closer to the centroid of its own topic than to any other topic's
+    centroids = np.stack([vectors[topics == t].mean(axis=0) for t in range(3)])
+    assert ((vectors @ centroids.T).argmax(axis=1) == topics).all()
+    assert trainer.history_[-1]["loss"] < trainer.history_[0]["loss"]
+
+
+def test_inferred_vectors_of_new_documents_land_near_their_topic():
+    tf = pytest.importorskip("tensorflow")
+    from tfsenti.embeddings.inference import DocumentInference, infer_csr
+
+    presence, topics = _topic_corpus()
+    trainer = CosineEmbeddingTrainer(_small_settings(epochs=25)).fit(presence, progress=False)
+    module = DocumentInference(trainer.ngram_vectors_, pair_weights=trainer.keep_probability_,
+                               noise_counts=np.bincount(presence.indices, minlength=36), noise_size=36,
+                               steps=20, learning_rate=2.0)
+    new, new_topics = _topic_corpus(per_topic=4, seed=9)
+    inferred = infer_csr(module, new)
+    centroids = np.stack([trainer.doc_vectors_[topics == t].mean(axis=0) for t in range(3)])
+    assert ((inferred @ centroids.T).argmax(axis=1) == new_topics).all()
+    # deterministic, and a document without known n-grams gets the zero vector
+    np.testing.assert_array_equal(infer_csr(module, new), inferred)
+    empty = module(tf.constant([], tf.int64), tf.constant([], tf.int64), tf.constant(2, tf.int64)).numpy()
+    np.testing.assert_array_equal(empty, np.zeros((2, 16), np.float32))
+
+
+def test_interrupted_training_resumes_from_its_last_epoch(tmp_path):
+    presence, _ = _topic_corpus()
+    straight = CosineEmbeddingTrainer(_small_settings(epochs=4)).fit(presence, progress=False)
+    CosineEmbeddingTrainer(_small_settings(epochs=2)).fit(presence, checkpoint_dir=tmp_path, progress=False)
+    assert latest_checkpoint(tmp_path).name == "epoch-0002"
+    seen = []
+    resumed = CosineEmbeddingTrainer(_small_settings(epochs=4)).fit(
+        presence, checkpoint_dir=tmp_path, progress=False, on_epoch=lambda report: seen.append(report.epoch))
+    assert seen == [3, 4]  # only the missing epochs ran
+    assert latest_checkpoint(tmp_path).name == "epoch-0004"
+    assert len(list(tmp_path.iterdir())) == 1  # older checkpoints are pruned, no partial folder is left
+    np.testing.assert_allclose(resumed.doc_vectors_, straight.doc_vectors_, atol=1e-6)
+    np.testing.assert_allclose(resumed.ngram_vectors_, straight.ngram_vectors_, atol=1e-6)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    presence, _ = _topic_corpus()
+    CosineEmbeddingTrainer(_small_settings(epochs=1)).fit(presence, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(TfsentiError, match="belongs to another run"):
+        CosineEmbeddingTrainer(_small_settings(epochs=2, dim=8)).fit(presence, checkpoint_dir=tmp_path,
+                                                                     progress=False)
+
+
+def test_settings_are_validated():
+    with pytest.raises(ConfigError, match="subsample"):
+        EmbeddingSettings(subsample=2.0)
+    with pytest.raises(ConfigError, match="dim"):
+        EmbeddingSettings(dim=0)
+
+
+# ---- alignment: features and vectors meet by document id -------------------------------------------------------
+def test_join_by_id_undoes_a_shuffled_side():
+    rng = np.random.default_rng(0)
+    ids = [f"doc-{i}" for i in range(50)]
+    features = DocumentTable(ids, sp.random(50, 30, density=0.2, format="csr", random_state=1))
+    vectors = rng.normal(size=(50, 4))
+    order = rng.permutation(50)
+    shuffled = DocumentTable([ids[i] for i in order], vectors[order])  # the other side lists documents differently
+    joined_features, joined_vectors = join_by_id(ids, features, shuffled)
+    np.testing.assert_array_equal(joined_vectors, vectors)
+    np.testing.assert_array_equal(joined_features.toarray(), features.rows.toarray())
+
+
+def test_a_positional_join_of_a_shuffled_side_is_exactly_the_published_bug():
+    """Vectors that carry the label: joined by id they classify perfectly, joined by position (the original's
+    bug, simulated by shuffling within each class) they still look good on train but are another document's."""
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], 20)
+    ids = [f"d{i}" for i in range(40)]
+    vectors = rng.normal(size=(40, 3)) + labels[:, None] * 4.0
+    within_class = np.concatenate([rng.permutation(20), 20 + rng.permutation(20)])
+    table = DocumentTable([ids[i] for i in within_class], vectors[within_class])
+    (aligned,) = join_by_id(ids, table)
+    np.testing.assert_array_equal(aligned, vectors)
+    positional = table.rows  # what concatenating the files line by line would give
+    assert not np.allclose(positional, vectors)  # each row belongs to another document of the same class
+
+
+@pytest.mark.parametrize("ids, message", [(["a", "b", "a"], "appears twice"), (["a"], "one id per row")])
+def test_tables_with_bad_ids_are_refused(ids, message):
+    with pytest.raises(AlignmentError, match=message):
+        DocumentTable(ids, np.zeros((3, 2)))
+
+
+def test_joining_on_ids_a_table_lacks_is_an_error():
+    table = DocumentTable(["a", "b"], np.zeros((2, 2)))
+    with pytest.raises(AlignmentError, match="not in this table"):
+        join_by_id(["a", "c"], table)
+
+
+# ---- the recipe ------------------------------------------------------------------------------------------------
+TINY = ["params.dim=16", "params.epochs=8", "params.min_df=1", "params.min_count=1", "params.subsample=null",
+        "params.threads=1", "params.batch_size=16", "params.noise_samples=64", "params.noise_size=64"]
+
+
+def _recipe(overrides=()):
+    from tfsenti.config import build_config
+    from tfsenti.recipes import get_recipe_class
+
+    config = build_config("dvcosine", "imdb", overrides=TINY + list(overrides))
+    return get_recipe_class("dvcosine")(config, num_classes=2)
+
+
+def test_recipe_joins_vectors_by_id_and_logs_embedding_loss(tmp_path):
+    from toy_data import toy_dataset
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    unlabeled = toy_dataset(30, seed=4, prefix="doc").without_labels()  # same ids as train: must not collide
+    recipe = _recipe(["params.vector_scale_grid=[1.0, 4.0]"])
+    assert recipe.wants_unlabeled()
+    metrics = recipe.fit(train, validation, unlabeled=unlabeled, log_dir=tmp_path)
+    assert metrics["validation_accuracy"] >= 0.9
+    assert {"validation_accuracy@C=1,scale=1", "validation_accuracy@C=1,scale=4"} <= set(metrics)
+    # the embedding corpus is train + unlabeled, each vector under its own document's id
+    assert len(recipe.train_vectors_) == 90 and "unlabeled:doc-0" in recipe.train_vectors_.ids
+    assert len(recipe.history_) == 8
+    events = list((tmp_path / "embedding").glob("events.out.tfevents.*"))
+    assert events, "no TensorBoard events for the embedding loss"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(tmp_path / "embedding"))
+    accumulator.Reload()
+    assert len(accumulator.Tensors("embedding/loss")) == 8
+    assert (tmp_path / "embedding-checkpoints" / "epoch-0008").is_dir()
+
+
+def test_vectors_only_classifier_and_transductive_default():
+    from toy_data import toy_dataset
+
+    recipe = _recipe(["params.features=vectors", "params.use_unlabeled=false", "params.epochs=20"])
+    assert not recipe.wants_unlabeled() and recipe.params.transductive_test is False
+    recipe.fit(toy_dataset(80, seed=1), toy_dataset(20, seed=2, prefix="val"))
+    assert recipe.nb_coef_.shape[0] == 0  # no NB-BON features at all
+    held_out = toy_dataset(40, seed=3, prefix="test")
+    assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
+
+
+def test_duplicate_document_ids_are_refused():
+    from tfsenti.data.dataset import TextDataset
+
+    train = TextDataset(["good", "bad", "fine", "awful"], [1, 0, 1, 0], ids=["a", "b", "c", "d"])
+    validation = TextDataset(["nice", "poor"], [1, 0], ids=["a", "e"])
+    with pytest.raises(AlignmentError, match="repeat"):
+        _recipe().fit(train, validation)
+
+
+def test_params_are_validated():
+    from tfsenti.config import build_config
+
+    with pytest.raises(ConfigError, match="features"):
+        build_config("dvcosine", "imdb", overrides=["params.features=both"])
+    with pytest.raises(ConfigError, match="vector_scale"):
+        build_config("dvcosine", "imdb", overrides=["params.vector_scale=0"])
