@@ -358,11 +358,12 @@ def _kept_columns(matrix: sp.csr_matrix, min_df: int, max_features: int | None) 
 
 
 def _select_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
-    remap = np.full(matrix.shape[1], -1, dtype=np.int64)
-    remap[columns] = np.arange(len(columns))
+    # int32 temporaries: this runs on the whole training matrix, where every byte per entry counts
+    remap = np.full(matrix.shape[1], -1, dtype=np.int32)
+    remap[columns] = np.arange(len(columns), dtype=np.int32)
     indices = remap[matrix.indices]
     keep = indices >= 0
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))])
-    return sp.csr_matrix((matrix.data[keep], indices[keep].astype(np.int32), indptr),
-                         shape=(matrix.shape[0], len(columns)))
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int32 if len(keep) < 2**31 else np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    indptr = kept_before[matrix.indptr].astype(np.int64)  # kept entries before each row's start
+    return sp.csr_matrix((matrix.data[keep], indices[keep], indptr), shape=(matrix.shape[0], len(columns)))
