@@ -143,7 +143,8 @@ class DVCosineRecipe(Recipe):
     Learned state: `vocabulary_` (feature -> union column), `nb_column_` / `embedding_row_` (union column -> NB-BON
     column / embedding row, -1 if none), `nb_coef_` (NB columns, K) with the ratios folded in, `vector_coef_`
     (dim, K) with vector_scale folded in, `intercept_` (K,), `inference_` (the TF inference module),
-    `train_vectors_` (a DocumentTable of the embedding corpus' trained vectors, by document id), `history_`.
+    `train_vectors_` (a DocumentTable of the embedding corpus' trained vectors, by document id),
+    `labeled_vectors_` (the vectors the classifier was trained and validated on, by id), `history_`.
     """
 
     name: ClassVar[str] = "dvcosine"
@@ -197,11 +198,10 @@ class DVCosineRecipe(Recipe):
                                      progress=len(inferred) > 5000)
         metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
             len(inferred), 1) * 1000
-        labeled_vectors = DocumentTable(
-            [corpus.keys[i] for i in inferred] + [corpus.keys[i] for i in corpus.rows("train")
-                                                   if not params.reinfer_train],
-            np.vstack([inferred_vectors, self.train_vectors_.take(
-                [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")])]))
+        trained_keys = [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")]
+        labeled_vectors = DocumentTable([corpus.keys[i] for i in inferred] + trained_keys,
+                                        np.vstack([inferred_vectors, self.train_vectors_.take(trained_keys)]))
+        self.labeled_vectors_ = labeled_vectors
 
         # ---- NB-BON features on the labeled rows (columns and ratios from train rows only)
         train_keys = [corpus.keys[i] for i in corpus.rows("train")]
@@ -270,15 +270,19 @@ class DVCosineRecipe(Recipe):
         return infer_csr(self.inference_, _remap_columns(union, self.embedding_row_))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_with_vectors(texts)[0]
+
+    def predict_with_vectors(self, texts: Sequence[str], *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (n, C) float32, inferred document vectors (n, dim)) from one pass over `texts`."""
         self._check_fitted()
         from tfsenti.embeddings.inference import infer_csr
 
         union = self._union_matrix(texts)
-        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_))
+        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_), progress=progress)
         nb = _remap_columns(union, self.nb_column_)
         logits = (nb.astype(np.float64) @ self.nb_coef_.astype(np.float64)
                   + vectors.astype(np.float64) @ self.vector_coef_.astype(np.float64) + self.intercept_)
-        return _probabilities(logits).astype(np.float32)
+        return _probabilities(logits).astype(np.float32), vectors
 
     def _union_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         analyzer = NgramAnalyzer(self.params.analyzer_config())

@@ -1,0 +1,210 @@
+"""dv-cosine benchmark: accuracy of the document vectors alone and of the NB-BON + dv-cosine ensemble against
+training time, on the real data, written to the `dvcosine` section of docs/RESULTS.md (one block per dataset).
+
+The embedding is trained in stages (`--stages 4 8` = evaluate after 4 epochs, then resume the same checkpoint to 8),
+so one run gives an accuracy-versus-time table. At each stage: the recipe's own `fit` (validation picks C and the
+vector scale), then the test split is scored (it never influences any choice). "vectors only" is a logistic
+regression on the same vectors (C chosen on validation). Run it alone, under the shared lock:
+
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine.py --data imdb --stages 4 8 --write
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine.py --data nsmc --stages 5 --write
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine.py --data amazon --stages 10 --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
+
+import numpy as np  # noqa: E402
+
+RESULTS = ROOT / "docs" / "RESULTS.md"
+SECTION = "dvcosine"
+HEADER = ("## dv-cosine and NB-BON + dv-cosine\n\nWritten by `benchmarks/dvcosine.py` (one block per dataset). "
+          "Protocol: hyper-parameters (C, vector scale) chosen on a validation split carved from train; test text is "
+          "NOT used for embedding training unless a row says `transductive`; test vectors are inferred by the "
+          "frozen-n-gram procedure that the exported model runs. Time = wall-clock seconds of `fit` (tokenizing, "
+          "embedding training, inference of validation vectors, classifier grid) on a 2-core machine shared with "
+          "other engineers' jobs, cumulative over stages; test scoring time is listed separately.\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, choices=["imdb", "nsmc", "amazon"])
+    parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/<data> when present")
+    parser.add_argument("--stages", type=int, nargs="+", required=True, help="cumulative embedding epochs")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override key=value")
+    parser.add_argument("--limit-train", type=int, default=None)
+    parser.add_argument("--limit-test", type=int, default=None)
+    parser.add_argument("--write", action="store_true", help="write the block in docs/RESULTS.md")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("tensorflow", "absl"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+    from tfsenti.config import build_config, default_config_path
+    from tfsenti.pipeline import prepare_data
+    from tfsenti.recipes import get_recipe_class
+
+    data_dir = args.data_dir or _shared(args.data)
+    checkpoints = tempfile.mkdtemp(prefix=f"dvcosine-bench-{args.data}-")
+    base = [f"params.checkpoint_dir={checkpoints}"] + list(args.overrides)
+    values = {"data.data_dir": data_dir}
+    if args.limit_train:
+        values["data.limit_train"] = args.limit_train
+    if args.limit_test:
+        values["data.limit_test"] = args.limit_test
+    config_file = default_config_path("dvcosine", args.data, ROOT / "configs")
+    config = build_config("dvcosine", args.data, config_file=config_file, values=values,
+                          overrides=base + [f"params.epochs={args.stages[0]}"])
+    recipe_class = get_recipe_class("dvcosine")
+    started = time.perf_counter()
+    data = prepare_data(config, with_unlabeled=recipe_class(config, num_classes=2).wants_unlabeled())
+    load_seconds = time.perf_counter() - started
+    logging.info("data: train %d, validation %d, test %d, unlabeled %s (%.0f s)", len(data.train),
+                 len(data.validation), len(data.test), len(data.unlabeled) if data.unlabeled else 0, load_seconds)
+
+    rows, fit_total = [], 0.0
+    for epochs in args.stages:
+        config = build_config("dvcosine", args.data, config_file=config_file, values=values,
+                              overrides=base + [f"params.epochs={epochs}"])
+        recipe = recipe_class(config, num_classes=data.train.num_classes)
+        started = time.perf_counter()
+        fit = recipe.fit(data.train, data.validation, unlabeled=data.unlabeled)
+        fit_total += time.perf_counter() - started
+        started = time.perf_counter()
+        probabilities, test_vectors = recipe.predict_with_vectors(data.test.texts, progress=True)
+        test_seconds = time.perf_counter() - started
+        ensemble = float((probabilities.argmax(1) == data.test.labels).mean())
+        vectors_only, vectors_validation = _vectors_only(recipe, data, test_vectors)
+        row = {
+            "epochs": epochs, "dim": recipe.params.dim, "fit_seconds_cumulative": round(fit_total, 1),
+            "embedding_seconds": round(fit.get("embedding_seconds", 0.0), 1),
+            "test_seconds": round(test_seconds, 1), "test_docs": len(data.test),
+            "validation_ensemble": fit.get("validation_accuracy"), "validation_vectors_only": vectors_validation,
+            "test_ensemble": ensemble if recipe.params.features == "ensemble" else None,
+            "test_vectors_only": vectors_only, "C": fit.get("C"), "vector_scale": fit.get("vector_scale"),
+            "embedding_loss": fit.get("embedding_loss"), "num_embedding_ngrams": fit.get("num_embedding_ngrams"),
+            "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        }
+        rows.append(row)
+        logging.info("stage: %s", json.dumps(row))
+    params = recipe.describe()["params"]
+    report = {"data": args.data, "train": len(data.train), "validation": len(data.validation),
+              "test": len(data.test), "unlabeled": len(data.unlabeled) if data.unlabeled is not None else 0,
+              "load_seconds": round(load_seconds, 1), "params": params, "overrides": args.overrides, "rows": rows,
+              "command": " ".join(["python"] + sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
+              "machine": _machine()}
+    out = ROOT / "benchmarks" / "out" / f"dvcosine-{args.data}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    print(_markdown(report))
+    if args.write:
+        write_block(args.data, _markdown(report))
+
+
+def _vectors_only(recipe, data, test_vectors) -> tuple[float, float]:
+    """Logistic regression on the document vectors alone (C chosen on validation), scored on the test vectors."""
+    from tfsenti.recipes.nbbon import train_logistic
+
+    table = recipe.labeled_vectors_
+    train_x, validation_x = table.take(data.train.ids), table.take(data.validation.ids)
+    targets = data.train.labels == 1
+    best = None
+    for c in (0.1, 1.0, 10.0):
+        solution = train_logistic(_dense_as_sparse(train_x), targets, c, max_iter=500)
+        accuracy = float(((validation_x @ solution[:-1] + solution[-1] > 0) == (data.validation.labels == 1)).mean())
+        if best is None or accuracy > best[0]:
+            best = (accuracy, solution)
+    accuracy, solution = best
+    test = float(((test_vectors @ solution[:-1] + solution[-1] > 0) == (data.test.labels == 1)).mean())
+    return test, accuracy
+
+
+def _dense_as_sparse(x):
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(x.astype(np.float64))
+
+
+def _markdown(report: dict) -> str:
+    params = report["params"]
+    lines = [
+        f"### {report['data']}: train {report['train']}, validation {report['validation']}, test {report['test']}, "
+        f"unlabeled {report['unlabeled']}",
+        "",
+        f"Embedding: dim {params['dim']}, word n-grams {params['word_ngrams']}, char n-grams {params['char_ngrams']}, "
+        f"n-grams in >= {params['min_count']} documents, alpha {params['alpha']}, {params['negatives']} negatives, "
+        f"subsample {params['subsample']}, batch {params['batch_size']}, {params['threads']} threads, "
+        f"init {params['init']}; inference {params['infer_steps']} steps; transductive test text: "
+        f"{params['transductive_test']}; unlabeled text used: {params['use_unlabeled'] and report['unlabeled'] > 0}.",
+        "",
+        "| epochs | fit time (s, cumulative) | embedding (s) | validation: ensemble / vectors | "
+        "**test: NB-BON + dv-cosine** | test: dv-cosine alone | test scoring (s) | peak RSS (GiB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        ensemble = f"**{row['test_ensemble']:.4f}**" if row["test_ensemble"] is not None else "n/a"
+        validation = (f"{row['validation_ensemble']:.4f} / {row['validation_vectors_only']:.4f}"
+                      if row["validation_ensemble"] is not None else "n/a")
+        lines.append(f"| {row['epochs']} | {row['fit_seconds_cumulative']:.0f} | {row['embedding_seconds']:.0f} | "
+                     f"{validation} | {ensemble} | {row['test_vectors_only']:.4f} | {row['test_seconds']:.0f} "
+                     f"({row['test_docs']} docs) | {row['peak_rss_gib']} |")
+    lines += ["", f"Command: `{report['command']}` (data loading {report['load_seconds']} s not included); "
+                  f"{report['date']}; {report['machine']}."]
+    if report["overrides"]:
+        lines.append(f"Overrides: `{' '.join(report['overrides'])}`.")
+    return "\n".join(lines)
+
+
+def write_block(name: str, markdown: str, *, path: Path = RESULTS) -> None:
+    """Replace (or add) the block `name` inside the dvcosine section, leaving every other section untouched."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
+    start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
+    if start not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{HEADER}\n{end}\n"
+    head, rest = text.split(start, 1)
+    body, tail = rest.split(end, 1)
+    blocks = dict(re.findall(rf"<!-- {SECTION}:([\w-]+) -->\n(.*?)\n<!-- /{SECTION}:\1 -->", body, re.S))
+    blocks[name] = markdown.strip()
+    order = [b for b in ("imdb", "nsmc", "amazon") if b in blocks] + sorted(set(blocks) - {"imdb", "nsmc", "amazon"})
+    body = "\n" + HEADER + "\n" + "\n\n".join(
+        f"<!-- {SECTION}:{b} -->\n{blocks[b]}\n<!-- /{SECTION}:{b} -->" for b in order) + "\n"
+    path.write_text(head + start + body + end + tail, encoding="utf-8")
+
+
+def _shared(name: str) -> str | None:
+    folder = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}[name]
+    path = ROOT.parent / "shared" / "datasets" / folder
+    return str(path) if path.is_dir() else None
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores shared with other engineers' jobs, no GPU, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    main()
