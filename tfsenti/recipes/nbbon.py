@@ -2,7 +2,7 @@
 
 Binary presence features X (word and/or character n-grams, `tfsenti.text.ngrams`), the naive-Bayes log-count ratio
 `r = log((p / |p|_1) / (q / |q|_1))` with `p = alpha + sum of positive rows`, `q = alpha + sum of negative rows`, and
-an L2 logistic regression on `X * r` trained with SciPy's L-BFGS on sparse matrices (`C * sum(log loss) +
+an L2 logistic regression on `X * r` trained with a NumPy L-BFGS on sparse matrices (`C * sum(log loss) +
 |w|^2 / 2`, the bias unpenalized, C as in scikit-learn). Optional Wang & Manning interpolation
 `w <- (1 - beta) * mean|w| + beta * w`. Multiclass: one-vs-rest ratios and regressions, sigmoids normalized to 1;
 two classes are the fast special case (one regression). `C_grid` is tuned on the validation split only.
