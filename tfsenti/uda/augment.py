@@ -3,7 +3,7 @@
 Augmenters (all seeded, all streaming over the pool file):
 - `TfIdfWordReplacement` (google-research/uda's `tf_idf-p`): in each text, a word is replaced with a probability
   that grows as its TF-IDF score falls (uninformative words are replaced, keywords kept), by a word drawn from the
-  corpus with a weight that also favours low TF-IDF words; on average `probability` x length words change.
+  corpus with a weight that falls with its corpus-wide TF-IDF; on average `probability` x length words change.
 - `UniformWordReplacement` (`unif-p`): each word is replaced with probability `probability` by a word drawn
   uniformly from the corpus vocabulary.
 - `BackTranslation`: paraphrases the user made elsewhere (e.g. English -> French -> English with an MT model; no MT
@@ -137,8 +137,8 @@ class TfIdfWordReplacement(WordReplacement):
 
     For a text with words w_1..w_n and scores s_i = tf(w_i) idf(w_i), word i is replaced with probability
     min(1, p n (max s - s_i) / sum_j (max s - s_j)); replacements are drawn from the vocabulary with weights
-    (max S - S_w), S_w being the word's TF-IDF summed over the corpus. (idf = log(N / (df + 1)), as in
-    google-research/uda.)
+    (max S - S_w), S_w being the word's TF-IDF summed over the corpus, so very frequent words (`the`) are rarely
+    drawn. (idf = log(N / (df + 1)); both rules as in google-research/uda.)
 
     Example:
         >>> augmenter = TfIdfWordReplacement(0.5, seed=1).fit(["the film was great", "the film was bad"] * 5)
@@ -265,7 +265,7 @@ def normalize_line(text: str) -> str:
 def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
 
