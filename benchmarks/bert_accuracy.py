@@ -71,6 +71,8 @@ def main(argv=None) -> None:
         {"args": vars(args), "wall_seconds": wall, "metrics": metrics}, indent=2, default=str), encoding="utf-8")
 
     test, sizes = metrics["test"], metrics.get("sizes", {})
+    origin = (f"a seeded subset of {args.limit_train} training reviews" if args.limit_train
+              else "the full train split")
     command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_accuracy.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     target = " (target >= 0.89: met)" if test["accuracy"] >= 0.89 else " (target >= 0.89: **missed**)"
@@ -80,7 +82,7 @@ def main(argv=None) -> None:
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
         f"Data: train {sizes.get('train', '?')} / validation {sizes.get('validation', '?')} (carved from "
-        f"{'a seeded subset of ' + str(args.limit_train) + ' training reviews' if args.limit_train else 'the full train split'}), "
+        f"{origin}), "
         f"test {sizes.get('test', '?')} ({'seeded subset' if args.limit_test else 'full test split'}), read once.  ",
         f"Settings: {args.epochs} epoch(s), batch {args.batch_size}, sequence length {args.sequence_length} "
         f"({args.truncation} truncation), AdamW lr {args.learning_rate:g} with linear warm-up/decay, "

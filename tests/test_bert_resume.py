@@ -62,7 +62,8 @@ def test_killed_mid_epoch_resumes_where_it_stopped(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["summary"]["resumed_from_step"] == 6
-    assert result["summary"]["epochs_run"] == 2 and result["summary"]["steps_trained"] == 20  # no batch trained twice or skipped
+    # 2 epochs x 10 steps: no batch trained twice or skipped
+    assert result["summary"]["epochs_run"] == 2 and result["summary"]["steps_trained"] == 20
 
     # an uninterrupted run (in this process) ends with the same model
     from toy_data import toy_dataset
