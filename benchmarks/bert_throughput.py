@@ -10,7 +10,8 @@ Setup of the peer (a separate venv, not committed):
     python3.11 -m venv /work/peer-venv
     /work/peer-venv/bin/pip install torch==2.13.0 transformers==4.57.6 safetensors numpy
 Run (under the shared benchmark lock):
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_throughput.py --peer-python /work/peer-venv/bin/python
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_throughput.py \
+        --peer-python /work/peer-venv/bin/python
 """
 
 from __future__ import annotations

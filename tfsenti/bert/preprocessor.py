@@ -4,7 +4,8 @@ Texts are tokenized (WordPiece via keras_hub's BertTokenizer, or SentencePiece v
 truncated to `sequence_length - 2` tokens (`head`: the first ones; `head_tail`: the first quarter and the last
 three quarters, which suits long reviews whose verdict comes at the end, Sun et al. 2019), framed by
 `[CLS]` ... `[SEP]` and padded. The same object runs in tf.data for training and inside the exported
-SavedModel, so the two tokenize identically; `tokenize` is exported too, for parity checks. Empty texts give `[CLS] [SEP]`.
+SavedModel, so the two tokenize identically; `tokenize` is exported too, for parity checks. Empty texts give
+`[CLS] [SEP]`.
 
 Example:
     >>> import keras_hub
