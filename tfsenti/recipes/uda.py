@@ -175,7 +175,7 @@ class UDARecipe(BertRecipe):
             trainer, make_dataset, steps_per_epoch=steps_per_round, epochs=rounds, checkpoint_dir=checkpoint_dir,
             evaluate=evaluate, patience=params.patience, checkpoint_every=params.checkpoint_every, log_dir=log_dir,
             log_every=params.log_every, verbose=params.verbose)
-        self.fit_result_ = result
+        self.fit_result_, self.trainer_ = result, trainer
         self.is_fitted = True
         summary = {"rounds_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
                    "steps": total_micro // accumulation, "labeled": len(labeled),
