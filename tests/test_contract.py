@@ -13,6 +13,10 @@ CASES = {
     "bert": ["train.pretrained=scratch", "params.scratch_hidden_dim=32", "params.pooling=mean", "train.epochs=8",
              "train.batch_size=8", "params.learning_rate=0.003", "params.sequence_length=24", "params.dropout=0.0",
              "params.patience=null", "params.verbose=0"],
+    "uda": ["train.pretrained=scratch", "params.scratch_hidden_dim=32", "params.pooling=mean", "train.epochs=2",
+            "train.batch_size=8", "params.learning_rate=0.003", "params.sequence_length=24", "params.dropout=0.0",
+            "params.train_steps=60", "params.labeled_per_class=25", "params.unsup_ratio=1",
+            "params.extra_unlabeled=null", "params.verbose=0"],
     "dvcosine": ["params.dim=16", "params.epochs=10", "params.min_df=1", "params.min_count=1", "params.subsample=null",
                  "params.threads=1", "params.batch_size=16", "params.noise_samples=64", "params.noise_size=64"],
 }
