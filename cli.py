@@ -85,8 +85,12 @@ def _recipe_names() -> list[str]:
 @click.option("--strict", is_flag=True, help="Stop at the first bad data row instead of skipping and counting it.")
 @click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
 @click.option("--models-dir", default="saved_models", show_default=True, type=click.Path(file_okay=False))
+@click.option("--labeled-per-class", type=click.IntRange(min=1), help="Semi-supervised recipes (uda): keep N "
+              "labeled examples per class, the rest of train becomes unlabeled (params.labeled_per_class).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
+              help="BERT-based recipes (bert, uda): params.precision.")
 def train(model, data, data_dir, config_file, overrides, limit_train, limit_test, seed, epochs, batch_size,
-          pretrained, name, strict, runs_dir, models_dir) -> None:
+          pretrained, name, strict, runs_dir, models_dir, labeled_per_class=None, precision=None) -> None:
     """Train a model, evaluate it (validation, then test once) and export it as a SavedModel.
 
     Writes runs/<data>-<model>-<time>/ (config.yaml, metrics.json, TensorBoard events) and
@@ -107,6 +111,7 @@ def train(model, data, data_dir, config_file, overrides, limit_train, limit_test
         "data.data_dir": data_dir, "data.limit_train": limit_train, "data.limit_test": limit_test,
         "train.seed": seed, "train.epochs": epochs, "train.batch_size": batch_size,
         "train.pretrained": pretrained, "name": name,
+        "params.labeled_per_class": labeled_per_class, "params.precision": precision,
     }.items() if value is not None}
     if strict:
         values["data.strict"] = True

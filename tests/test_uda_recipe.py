@@ -90,3 +90,14 @@ def test_empty_unlabeled_pool_is_a_clear_error(tmp_path):
         "params.labeled_per_class=null", "params.train_steps=2", f"params.cache_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="pool is empty"):
         get_recipe_class("uda")(config, num_classes=2).fit(toy_dataset(16, seed=1), None)
+
+
+def test_cli_flags_map_to_uda_params():
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.main, ["train", "--help"])
+    assert "--labeled-per-class" in result.output and "--precision" in result.output
+    result = CliRunner().invoke(cli.main, ["train", "--model", "nbbon", "--data", "imdb", "--labeled-per-class", "5"])
+    assert result.exit_code != 0 and "labeled_per_class" in result.output
