@@ -1,8 +1,9 @@
 """Vectors of new documents: the dv-cosine objective minimized over the document vector alone, in TensorFlow.
 
 The n-gram vectors are frozen. Each document starts from the normalized weighted sum of its n-gram vectors and
-takes `steps` Riemannian gradient steps on the unit sphere (step `learning_rate / ((1 + negatives) * weight of
-its pairs)`, the inverse of its objective's total weight). Every
+takes `steps` Riemannian gradient steps on the unit sphere of size `learning_rate / L`, where
+`L = alpha^2 / 4 * (1 + negatives) * (weight of its pairs)` bounds the curvature of its objective (stable for
+`learning_rate < 2`). Every
 choice is deterministic, so the same documents always get the same vectors: the pairs are weighted by the
 trainer's keep probabilities (the objective that subsampled training optimizes in expectation) and the negative
 term is an expectation over the `noise_size` most probable noise n-grams (unigram^0.75, renormalized) instead of
@@ -66,7 +67,8 @@ def _module_class():
             vectors = tf.gather(self.ngram_vectors, ngram_ids)
             weights = tf.gather(self.pair_weights, ngram_ids)
             lengths = tf.math.unsorted_segment_sum(weights, rows, n_docs)
-            rate = self.learning_rate / ((1.0 + self.negatives) * tf.maximum(lengths, 1.0))
+            curvature = 0.25 * self.alpha**2 * (1.0 + self.negatives) * tf.maximum(lengths, 1.0)
+            rate = self.learning_rate / curvature
             negative_weight = (self.negatives * lengths)[:, None] * self.noise_weights[None, :]
             docs = tf.math.l2_normalize(tf.math.unsorted_segment_sum(weights[:, None] * vectors, rows, n_docs), -1)
             for _ in tf.range(self.steps):
@@ -84,7 +86,7 @@ def _module_class():
 
 
 def DocumentInference(ngram_vectors, *, pair_weights, noise_counts, noise_size: int = 1024, alpha: float = 6.0,
-                      negatives: int = 5, steps: int = 20, learning_rate: float = 1.0):
+                      negatives: int = 5, steps: int = 20, learning_rate: float = 1.5):
     """A `tf.Module` whose `__call__(rows, ngram_ids, n_docs)` returns the inferred unit vectors (zeros for
     documents without any known n-gram). `pair_weights` (V,) weigh each n-gram's pairs; `noise_counts` (V,) give
     the noise distribution (counts^0.75)."""

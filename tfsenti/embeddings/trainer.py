@@ -62,7 +62,7 @@ class EmbeddingSettings:
     epochs: int = 10
     learning_rate: float = 0.1
     doc_steps: int = 2
-    doc_learning_rate: float = 1.0
+    doc_learning_rate: float = 1.5
     subsample: float | None = 1e-3
     batch_size: int = 256
     threads: int = 2
@@ -244,9 +244,10 @@ class CosineEmbeddingTrainer:
         noise_index = inverse[n_pairs:]
         noise_vectors = ngrams[noise_index]
         docs = self.doc_vectors_[rows]
-        # the per-document objective has total weight (1 + negatives) * length: scale the step by its inverse
-        doc_rate = (settings.doc_learning_rate / ((1.0 + settings.negatives) * np.maximum(lengths, 1.0))).astype(
-            np.float32)
+        # the curvature of a document's objective is at most alpha^2 / 4 * (1 + negatives) * its length: a step of
+        # doc_learning_rate / that bound is stable for doc_learning_rate < 2 however clustered its n-grams are
+        curvature = 0.25 * settings.alpha**2 * (1.0 + settings.negatives) * np.maximum(lengths, 1.0)
+        doc_rate = (settings.doc_learning_rate / curvature).astype(np.float32)
         for _ in range(settings.doc_steps):
             scores = unit_pair_scores(docs, pair_ngrams, counts, block.data, noise_vectors, negative_weight,
                                       settings.alpha)

@@ -83,7 +83,7 @@ class DVCosineParams:
     epochs: int = 10
     learning_rate: float = 0.1
     doc_steps: int = 2
-    doc_learning_rate: float = 1.0
+    doc_learning_rate: float = 1.5
     subsample: float | None = 1e-3
     batch_size: int = 256
     threads: int = 2
@@ -91,7 +91,7 @@ class DVCosineParams:
     checkpoint_dir: str | None = None
     # ---- inference of new documents (in-process and in the exported graph)
     infer_steps: int = 20
-    infer_learning_rate: float = 1.0
+    infer_learning_rate: float = 1.5
     noise_size: int = 1024
     reinfer_train: bool = False
     # ---- classifier
