@@ -101,3 +101,37 @@ def test_cli_flags_map_to_uda_params():
     assert "--labeled-per-class" in result.output and "--precision" in result.output
     result = CliRunner().invoke(cli.main, ["train", "--model", "nbbon", "--data", "imdb", "--labeled-per-class", "5"])
     assert result.exit_code != 0 and "labeled_per_class" in result.output
+
+
+_MIRRORED = r"""
+import sys, tempfile
+import tfsenti
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfsenti.config import build_config
+from tfsenti.recipes import get_recipe_class
+from toy_data import toy_dataset
+overrides = sys.argv[1:] + ["train.epochs=1", "params.train_steps=3", "params.labeled_per_class=8",
+                            "params.unsup_ratio=1", "params.strategy=mirrored", f"params.cache_dir={tempfile.mkdtemp()}"]
+recipe = get_recipe_class("uda")(build_config("uda", "imdb", overrides=overrides), num_classes=2)
+recipe.fit(toy_dataset(40, seed=1), None)
+probabilities = recipe.predict_proba(["great", "awful"])
+print(recipe.trainer_.distribute_strategy.num_replicas_in_sync, int(recipe.trainer_.optimizer.iterations.numpy()),
+      float(probabilities.sum()))
+"""
+
+
+@pytest.mark.slow
+def test_uda_step_runs_under_a_mirrored_strategy_with_two_replicas():
+    import os
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(here.parent), str(here)]))
+    completed = subprocess.run([sys.executable, "-c", _MIRRORED, *TINY], capture_output=True, text=True,
+                               timeout=600, env=env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    replicas, steps, total = completed.stdout.split()[-3:]
+    assert (int(replicas), int(steps)) == (2, 3) and float(total) == pytest.approx(2.0, abs=1e-4)

@@ -171,10 +171,11 @@ class UDARecipe(BertRecipe):
         log.info("uda: %d micro-steps in %d rounds; checkpoints every %d steps in %s (to resume, rerun with "
                  "--set params.checkpoint_dir=%s)", total_micro, rounds, params.checkpoint_every, checkpoint_dir,
                  checkpoint_dir)
-        result = fit_resumable(
-            trainer, make_dataset, steps_per_epoch=steps_per_round, epochs=rounds, checkpoint_dir=checkpoint_dir,
-            evaluate=evaluate, patience=params.patience, checkpoint_every=params.checkpoint_every, log_dir=log_dir,
-            log_every=params.log_every, verbose=params.verbose)
+        with strategy.scope():  # optimizer slots and checkpoints are created under the strategy too
+            result = fit_resumable(
+                trainer, make_dataset, steps_per_epoch=steps_per_round, epochs=rounds, checkpoint_dir=checkpoint_dir,
+                evaluate=evaluate, patience=params.patience, checkpoint_every=params.checkpoint_every,
+                log_dir=log_dir, log_every=params.log_every, verbose=params.verbose)
         self.fit_result_, self.trainer_ = result, trainer
         self.is_fitted = True
         summary = {"rounds_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
