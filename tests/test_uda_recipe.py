@@ -113,7 +113,8 @@ from tfsenti.config import build_config
 from tfsenti.recipes import get_recipe_class
 from toy_data import toy_dataset
 overrides = sys.argv[1:] + ["train.epochs=1", "params.train_steps=3", "params.labeled_per_class=8",
-                            "params.unsup_ratio=1", "params.strategy=mirrored", f"params.cache_dir={tempfile.mkdtemp()}"]
+                            "params.unsup_ratio=1", "params.strategy=mirrored",
+                            f"params.cache_dir={tempfile.mkdtemp()}"]
 recipe = get_recipe_class("uda")(build_config("uda", "imdb", overrides=overrides), num_classes=2)
 recipe.fit(toy_dataset(40, seed=1), None)
 probabilities = recipe.predict_proba(["great", "awful"])

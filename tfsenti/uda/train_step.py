@@ -20,7 +20,8 @@ Example:
     >>> import keras
     >>> inputs = {n: keras.Input((None,), dtype="int32", name=n) for n in ("token_ids", "segment_ids",
     ...                                                                   "padding_mask")}
-    >>> classifier = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Embedding(10, 4)(inputs["token_ids"])[:, 0]))
+    >>> vectors = keras.layers.Embedding(10, 4)(inputs["token_ids"])[:, 0]
+    >>> classifier = keras.Model(inputs, keras.layers.Dense(2)(vectors))
     >>> trainer = UDATrainer(classifier, num_classes=2, total_steps=10)
     >>> trainer.tsa_schedule, trainer.uda_coeff
     ('linear', 1.0)
