@@ -110,6 +110,10 @@ class KtrainRecipe(Recipe):
         params, train_config = self.params, self.config.train
         self.folder_ = self._checkpoint_folder(train.texts, log_dir)
         _check_maxlen(self.folder_, params.maxlen)
+        if not (self.folder_ / "vocab.txt").is_file():  # refuse before training, not at export time
+            raise TfsentiError(f"{self.folder_} has no vocab.txt: the ktrain recipe exports with WordPiece "
+                               "tokenization inside the graph, so it takes BERT-family checkpoints (bert-*, MiniLM, "
+                               "ELECTRA, ...) only.")
         tf_keras.utils.set_random_seed(train_config.seed)
         verbose = params.verbose
         with _offline_hub():
