@@ -93,7 +93,7 @@ class DVCosineParams:
     infer_steps: int = 20
     infer_learning_rate: float = 1.5
     noise_size: int = 1024
-    reinfer_train: bool = False
+    reinfer_train: bool = True
     # ---- classifier
     features: Literal["ensemble", "vectors"] = "ensemble"
     min_df: int = 3
