@@ -224,7 +224,7 @@ def test_recipe_joins_vectors_by_id_and_logs_embedding_loss(tmp_path):
     assert recipe.wants_unlabeled()
     metrics = recipe.fit(train, validation, unlabeled=unlabeled, log_dir=tmp_path)
     assert metrics["validation_accuracy"] >= 0.9
-    assert {"validation_accuracy@C=1,scale=1", "validation_accuracy@C=1,scale=4"} <= set(metrics)
+    assert {"validation_accuracy/C_1_scale_1", "validation_accuracy/C_1_scale_4"} <= set(metrics)
     # the embedding corpus is train + unlabeled, each vector under its own document's id
     assert len(recipe.train_vectors_) == 90 and "unlabeled:doc-0" in recipe.train_vectors_.ids
     assert len(recipe.history_) == 8

@@ -228,7 +228,7 @@ class DVCosineRecipe(Recipe):
             for c, scale in grid:
                 model = _train_linear(nb_train, vectors_train, ratios, targets, c, scale, params)
                 accuracy = float((model.probabilities(nb_val, vectors_val).argmax(1) == validation.labels).mean())
-                metrics[f"validation_accuracy@C={c:g},scale={scale:g}"] = accuracy
+                metrics[f"validation_accuracy/C_{c:g}_scale_{scale:g}"] = accuracy  # TensorBoard-safe tag
                 if best is None or accuracy > best[0]:
                     best = (accuracy, (c, scale), model)
             _, chosen, model = best
