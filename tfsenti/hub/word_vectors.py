@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import io
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from tfsenti.errors import DataError
+
+log = logging.getLogger("tfsenti")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -114,6 +117,7 @@ def learn_ppmi_vectors(
     context_smoothing: float = 0.75,
     units: Iterable[Sequence[Sequence[str]]] | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> WordVectors:
     """Learn vectors from tokenized documents: PPMI of window co-occurrences, then a rank-`dim` SVD.
 
@@ -154,7 +158,7 @@ def learn_ppmi_vectors(
             unit_ptr.append(len(unit_ids))
     counts = _cooccurrences(np.asarray(context_ids, np.int64), np.asarray(doc_ids, np.int64),
                             np.asarray(unit_ptr, np.int64), np.asarray(unit_ids, np.int64),
-                            shape=(len(unit_vocab), len(context_vocab)), window=window)
+                            shape=(len(unit_vocab), len(context_vocab)), window=window, progress=progress)
 
     # ---- PPMI with smoothed context distribution
     total = counts.sum()
@@ -167,6 +171,8 @@ def learn_ppmi_vectors(
     ppmi = sparse.csr_matrix((pmi[keep].astype(np.float32), (coo.row[keep], coo.col[keep])), shape=counts.shape)
 
     # ---- truncated SVD: U_k sqrt(S_k)
+    if progress:
+        log.info("PPMI matrix %d x %d with %d non-zeros; truncated SVD to %d dimensions", *ppmi.shape, ppmi.nnz, dim)
     rng = np.random.default_rng(seed)
     start = rng.standard_normal(min(ppmi.shape)).astype(np.float32)
     u, s, _ = svds(ppmi, k=dim, v0=start)
@@ -176,31 +182,31 @@ def learn_ppmi_vectors(
     return WordVectors(unit_vocab, matrix)
 
 
-def _cooccurrences(context_ids, doc_ids, unit_ptr, unit_ids, *, shape, window, chunk=1_000_000):
+def _cooccurrences(context_ids, doc_ids, unit_ptr, unit_ids, *, shape, window, chunk=1_000_000, progress=False):
     """Sparse (unit x context) counts of pairs at distance 1..window in the same document, weighted 1/distance."""
     from scipy import sparse
+    from tqdm import tqdm
 
     counts = sparse.csr_matrix(shape, dtype=np.float64)
     n = len(context_ids)
     unit_counts = np.diff(unit_ptr)
-    for offset in range(1, window + 1):
-        for direction in (-1, 1):
-            for begin in range(0, n, chunk):
-                centre = np.arange(begin, min(begin + chunk, n))
-                neighbour = centre + direction * offset
-                inside = (neighbour >= 0) & (neighbour < n)
-                centre, neighbour = centre[inside], neighbour[inside]
-                valid = (doc_ids[centre] == doc_ids[neighbour]) & (context_ids[neighbour] >= 0)
-                valid &= unit_counts[centre] > 0
-                centre, neighbour = centre[valid], neighbour[valid]
-                if not len(centre):
-                    continue
-                repeats = unit_counts[centre]
-                starts = np.repeat(unit_ptr[centre] - np.cumsum(repeats) + repeats, repeats)
-                rows = unit_ids[starts + np.arange(repeats.sum())]
-                cols = np.repeat(context_ids[neighbour], repeats)
-                data = np.full(len(rows), 1.0 / offset)
-                counts = counts + sparse.csr_matrix((data, (rows, cols)), shape=shape)
+    steps = [(o, d, b) for o in range(1, window + 1) for d in (-1, 1) for b in range(0, n, chunk)]
+    for offset, direction, begin in tqdm(steps, desc="co-occurrences", unit="chunk", disable=not progress):
+        centre = np.arange(begin, min(begin + chunk, n))
+        neighbour = centre + direction * offset
+        inside = (neighbour >= 0) & (neighbour < n)
+        centre, neighbour = centre[inside], neighbour[inside]
+        valid = (doc_ids[centre] == doc_ids[neighbour]) & (context_ids[neighbour] >= 0)
+        valid &= unit_counts[centre] > 0
+        centre, neighbour = centre[valid], neighbour[valid]
+        if not len(centre):
+            continue
+        repeats = unit_counts[centre]
+        starts = np.repeat(unit_ptr[centre] - np.cumsum(repeats) + repeats, repeats)
+        rows = unit_ids[starts + np.arange(repeats.sum())]
+        cols = np.repeat(context_ids[neighbour], repeats)
+        data = np.full(len(rows), 1.0 / offset)
+        counts = counts + sparse.csr_matrix((data, (rows, cols)), shape=shape)
     return counts
 
 

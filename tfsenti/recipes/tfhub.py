@@ -228,7 +228,7 @@ class TFHubRecipe(Recipe):
         words, units = tokenize_texts(texts, rules, progress=params.verbose > 0)
         vectors = learn_ppmi_vectors(words, units=units, dim=params.vector_dim, window=params.vector_window,
                                      min_count=params.vector_min_count, max_vocab=params.vector_max_vocab,
-                                     seed=self.config.train.seed)
+                                     seed=self.config.train.seed, progress=params.verbose > 0)
         return build_word_vector_module(vectors, target, oov_buckets=params.oov_buckets, lowercase=params.lowercase,
                                         normalize=params.normalize, char_ngrams=params.char_ngrams,
                                         source=f"{TRAIN_TEXT}: {len(texts)} texts", progress=False)
