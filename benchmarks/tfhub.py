@@ -110,7 +110,7 @@ def main(argv=None) -> None:
     record["command"], record["date"], record["machine"] = command, datetime.date.today().isoformat(), machine()
     (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     write_block(f"{args.data}-{variant}", render(args, variant, config, metrics, wall, peak_gib, command, tuning),
-                path=Path(args.results))
+                path=Path(args.results), summary=summary_table(out))
     print(json.dumps({"test": metrics["test"], "wall_seconds": wall, "peak_rss_gib": peak_gib}, indent=2))
 
 
@@ -160,7 +160,7 @@ def rerender(out: Path, results: Path) -> None:
         block = render(args, record["variant"], config, record["metrics"], record["wall_seconds"],
                        record["peak_rss_gib"], command, record.get("tuning"), date=record.get("date"),
                        machine_text=record.get("machine"))
-        write_block(f"{args.data}-{record['variant']}", block, path=results)
+        write_block(f"{args.data}-{record['variant']}", block, path=results, summary=summary_table(out))
 
 
 def _argv_of(args) -> list[str]:
@@ -254,7 +254,32 @@ def machine() -> str:
             f"{platform.platform()}, Python {platform.python_version()}")
 
 
-def write_block(name: str, markdown: str, *, path: Path) -> None:
+def summary_table(out: Path) -> str:
+    """One line per recorded run: data, module, head settings, test accuracy (the blocks below give the details)."""
+    rows = ["| data | variant | module | head | test accuracy | validation accuracy | whole run |",
+            "|---|---|---|---|---|---|---|"]
+    for file in sorted(out.glob("*.json")):
+        record = json.loads(file.read_text(encoding="utf-8"))
+        config, metrics = record["config"], record["metrics"]
+        params = config["params"]
+        if record["args"]["pretrained"] == "minilm":
+            module = f"MiniLM built from the wheel, {params['max_length']} pieces ({params['truncation']})"
+        elif record["args"]["pretrained"] == "train-text":
+            grams = params.get("char_ngrams")
+            module = (f"`train-text`: {params['vector_dim']}-d PPMI-SVD word vectors"
+                      f"{f' + char {grams[0]}-{grams[1]}-grams' if grams else ''}")
+        else:
+            module = f"`{record['args']['pretrained']}`"
+        head = (f"{'frozen' if not config['params']['trainable'] else 'fine-tuned'}, lr "
+                f"{config['params']['learning_rate']:g}, <= {config['train']['epochs']} epochs"
+                f"{' (tuned on validation)' if record.get('tuning') else ''}")
+        rows.append(f"| {config['data']['name']} | {record['variant']} | {module} | {head} | "
+                    f"{metrics['test']['accuracy']:.4f} | {metrics['validation']['accuracy']:.4f} | "
+                    f"{_minutes(record['wall_seconds'])} |")
+    return "\n".join(rows)
+
+
+def write_block(name: str, markdown: str, *, path: Path, summary: str = "") -> None:
     """Replace (or add) block `name` of the tfhub section; other sections and blocks stay untouched."""
     text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
     start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
@@ -264,7 +289,7 @@ def write_block(name: str, markdown: str, *, path: Path) -> None:
     body, tail = rest.split(end, 1)
     blocks = dict(re.findall(rf"<!-- {SECTION}:([\w.-]+) -->\n(.*?)\n<!-- /{SECTION}:\1 -->", body, re.S))
     blocks[name] = markdown.strip()
-    body = "\n" + HEADER + "\n" + "\n\n".join(
+    body = "\n" + HEADER + "\n" + (summary + "\n\n" if summary else "") + "\n\n".join(
         f"<!-- {SECTION}:{key} -->\n{blocks[key]}\n<!-- /{SECTION}:{key} -->" for key in sorted(blocks)) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + f".partial-{os.getpid()}")
