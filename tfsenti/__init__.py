@@ -1,8 +1,8 @@
 """tfsenti: sentiment analysis for English and Korean on the TensorFlow stack.
 
 The one import-time side effect of the package, documented in README.md: `TF_USE_LEGACY_KERAS=1` is set (unless the
-user set it) before TensorFlow can be imported, so that `tf.keras` would mean tf_keras (Keras 2), which ktrain and
-tensorflow_hub need. tfsenti code never writes `tf.keras`: it imports `keras` (Keras 3) or `tf_keras` by name.
+user set it) before TensorFlow can be imported, so that TensorFlow's own Keras alias means tf_keras (Keras 2), which
+ktrain and tensorflow_hub need. tfsenti code never uses that alias: it imports `keras` (Keras 3) or `tf_keras` by name.
 
 Example:
     >>> import tfsenti

@@ -202,7 +202,7 @@ class KtrainRecipe(Recipe):
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
 def _import_ktrain():
-    """Import ktrain, which needs tf_keras as `tf.keras` (TF_USE_LEGACY_KERAS=1 before TensorFlow loads)."""
+    """Import ktrain, which needs TensorFlow's Keras alias to be tf_keras (TF_USE_LEGACY_KERAS=1 before TF loads)."""
     if os.environ.get("TF_USE_LEGACY_KERAS") not in ("1", "true", "True"):
         if "tensorflow" in sys.modules:
             raise TfsentiError(
