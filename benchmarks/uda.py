@@ -18,8 +18,6 @@ import argparse
 import datetime
 import json
 import logging
-import os
-import platform
 import re
 import shlex
 import sys
@@ -31,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
+from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 SECTION = "uda"
 SHARED = {"imdb": "imdb", "amazon": "amazon_polarity"}
@@ -57,17 +56,6 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._process.memory_info().rss)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores (shared with other jobs), no GPU, {platform.platform()}, " \
-           f"Python {platform.python_version()}"
 
 
 def main(argv=None) -> None:

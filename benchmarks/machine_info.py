@@ -1,0 +1,24 @@
+"""One line describing the machine a benchmark ran on, for the Machine: line of each docs/RESULTS.md section.
+
+Example:
+    >>> "cores" in machine()
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+
+def machine() -> str:
+    """CPU model, core count, OS and Python version (this project's machines are shared and have no GPU)."""
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores (shared with other jobs), no GPU, {platform.platform()}, "
+            f"Python {platform.python_version()}")
