@@ -44,7 +44,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
-    from bert_results import machine, write_block
+    from bert_results import write_bert_block
+    from machine_info import machine
 
     from tfsenti.config import build_config
     from tfsenti.pipeline import train
@@ -97,7 +98,7 @@ def main(argv=None) -> None:
         f"| whole run (load, train, evaluate, export, reload check) | {wall / 60:.1f} min |",
         f"| export reload max abs difference | {metrics.get('export', {}).get('max_abs_diff', float('nan')):.2e} |",
     ]
-    write_block(f"accuracy-{args.data}", "\n".join(lines), path=Path(args.results))
+    write_bert_block(f"accuracy-{args.data}", "\n".join(lines), path=Path(args.results))
     print(json.dumps({"test": test, "wall_seconds": wall}, indent=2))
 
 

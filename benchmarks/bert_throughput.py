@@ -157,7 +157,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import tfsenti  # noqa: F401
-    from bert_results import machine, write_block
+    from bert_results import write_bert_block
+    from machine_info import machine
 
     from tfsenti.bert.presets import minilm_folder
     from tfsenti.data import load_dataset
@@ -212,7 +213,7 @@ def main(argv=None) -> None:
         f"{peer.get('torch', '?')}, transformers 4.57.6 in a separate venv.", "",
         *table, "", *verdicts,
     ]
-    write_block("throughput", "\n".join(lines), path=Path(args.results))
+    write_bert_block("throughput", "\n".join(lines), path=Path(args.results))
     print("\n".join(lines))
 
 

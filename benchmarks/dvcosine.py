@@ -17,8 +17,6 @@ import argparse
 import json
 import logging
 import os
-import platform
-import re
 import resource
 import sys
 import tempfile
@@ -32,8 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
 
 import numpy as np  # noqa: E402
+from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from results_md import RESULTS, write_block  # noqa: E402
 
-RESULTS = ROOT / "docs" / "RESULTS.md"
 SECTION = "dvcosine"
 HEADER = ("## dv-cosine and NB-BON + dv-cosine\n\nWritten by `benchmarks/dvcosine.py` (one block per dataset). "
           "Protocol: hyper-parameters (C, vector scale) chosen on a validation split carved from train; test text is "
@@ -109,13 +108,14 @@ def main() -> None:
               "test": len(data.test), "unlabeled": len(data.unlabeled) if data.unlabeled is not None else 0,
               "load_seconds": round(load_seconds, 1), "params": params, "overrides": args.overrides, "rows": rows,
               "command": " ".join(["python"] + sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
-              "machine": _machine()}
+              "machine": machine()}
     out = ROOT / "benchmarks" / "out" / f"dvcosine-{args.data}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     print(_markdown(report))
     if args.write:
-        write_block(args.data, _markdown(report))
+        write_block(SECTION, args.data, _markdown(report), header=HEADER, path=RESULTS,
+                    order=("imdb", "nsmc", "amazon"))
 
 
 def _vectors_only(recipe, data, test_vectors) -> tuple[float, float]:
@@ -172,38 +172,10 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_block(name: str, markdown: str, *, path: Path = RESULTS) -> None:
-    """Replace (or add) the block `name` inside the dvcosine section, leaving every other section untouched."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
-    start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
-    if start not in text:
-        text = text.rstrip("\n") + f"\n\n{start}\n{HEADER}\n{end}\n"
-    head, rest = text.split(start, 1)
-    body, tail = rest.split(end, 1)
-    blocks = dict(re.findall(rf"<!-- {SECTION}:([\w-]+) -->\n(.*?)\n<!-- /{SECTION}:\1 -->", body, re.S))
-    blocks[name] = markdown.strip()
-    order = [b for b in ("imdb", "nsmc", "amazon") if b in blocks] + sorted(set(blocks) - {"imdb", "nsmc", "amazon"})
-    body = "\n" + HEADER + "\n" + "\n\n".join(
-        f"<!-- {SECTION}:{b} -->\n{blocks[b]}\n<!-- /{SECTION}:{b} -->" for b in order) + "\n"
-    path.write_text(head + start + body + end + tail, encoding="utf-8")
-
-
 def _shared(name: str) -> str | None:
     folder = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}[name]
     path = ROOT.parent / "shared" / "datasets" / folder
     return str(path) if path.is_dir() else None
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores shared with other engineers' jobs, no GPU, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":

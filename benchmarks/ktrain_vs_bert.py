@@ -16,7 +16,6 @@ import argparse
 import datetime
 import json
 import logging
-import re
 import resource
 import shlex
 import subprocess
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from results_md import write_section  # noqa: E402
 
 SECTION = "ktrain"
 RECIPES = ("ktrain", "bert")
@@ -151,17 +151,7 @@ def write_section(args, command: str, results: dict) -> None:
         "of the export against the in-process predictions); peak RSS is that process's maximum resident memory.", "",
         *rows, "", f"Accuracy gap: {verdict}", "",
     ]
-    write(SECTION, "\n".join(lines), Path(args.results))
-
-
-def write(name: str, markdown: str, path: Path) -> None:
-    """Replace (or append) this script's `<!-- section:NAME -->` block of RESULTS.md, leaving the rest untouched."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
-    block = f"<!-- section:{name} -->\n{markdown.strip()}\n<!-- /section:{name} -->"
-    pattern = re.compile(rf"<!-- section:{re.escape(name)} -->.*?<!-- /section:{re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_section(SECTION, "\n".join(lines), path=Path(args.results))
 
 
 if __name__ == "__main__":

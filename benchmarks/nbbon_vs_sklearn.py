@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -26,7 +25,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SECTION, MARKER, END_MARKER = "## NB-BON", "<!-- section:nbbon -->", "<!-- /section:nbbon -->"
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine_info import machine  # noqa: E402
+from results_md import write_section  # noqa: E402
+
+SECTION, TITLE = "nbbon", "## NB-BON"
 ACCURACY_TARGETS = {"imdb": 0.918, "nsmc": 0.875}
 
 
@@ -179,14 +182,11 @@ def write_results(rows: list[dict], out: Path, command: str, note: str = "") -> 
             f"| {name} | {100 * ours['accuracy']:.2f}% ({'>= ' + format(100 * target, '.1f') + '%' if target else 'none'}"
             f"{'' if accuracy_met else ', **missed**'}) | {time_ratio:.2f} | {cpu_ratio:.2f} | {memory_ratio:.2f} "
             f"| {'yes' if met else '**no**'} |")
-    import os
-
-    machine = f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs (shared)"
     section = "\n".join([
-        MARKER, SECTION, "",
+        TITLE, "",
         f"Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}  ",
         f"Command: `{command}`  ",
-        f"Machine: {machine}", "",
+        f"Machine: {machine()}", "",
         "Each side ran in its own subprocess, one after the other (tfsenti first), single-process; data loading is "
         "excluded from the timings but included in the peak RSS. tfsenti tunes C on a validation split carved "
         "from train only where its config has a `C_grid` (then keeps the model trained on the rest); the other "
@@ -197,19 +197,8 @@ def write_results(rows: list[dict], out: Path, command: str, note: str = "") -> 
         *verdicts, "",
         *table, "",
         *([note, ""] if note else []),
-        END_MARKER,
     ])
-    text = out.read_text(encoding="utf-8") if out.is_file() else "# Results\n\n"
-    if MARKER in text and END_MARKER in text:
-        text = text[:text.index(MARKER)] + section + text[text.index(END_MARKER) + len(END_MARKER):]
-    elif SECTION in text:  # the section written before the markers existed
-        start = text.index(SECTION)
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + "\n" + ("" if following < 0 else "\n" + text[following + 1:])
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_section(SECTION, section, path=out)
 
 
 if __name__ == "__main__":

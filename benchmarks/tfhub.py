@@ -22,7 +22,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import resource
 import shlex
 import sys
@@ -34,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from results_md import write_block  # noqa: E402
 
 SECTION = "tfhub"
 HEADER = (
@@ -115,8 +115,9 @@ def main(argv=None) -> None:
         sys.argv[1:] if argv is None else argv)
     record["command"], record["date"], record["machine"] = command, datetime.date.today().isoformat(), machine()
     (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-    write_block(f"{args.data}-{variant}", render(args, variant, config, metrics, wall, peak_gib, command, tuning),
-                path=Path(args.results), summary=summary_table(out))
+    write_block(SECTION, f"{args.data}-{variant}",
+                render(args, variant, config, metrics, wall, peak_gib, command, tuning),
+                header=HEADER, path=Path(args.results), preamble=summary_table(out))
     print(json.dumps({"test": metrics["test"], "wall_seconds": wall, "peak_rss_gib": peak_gib}, indent=2))
 
 
@@ -166,7 +167,8 @@ def rerender(out: Path, results: Path) -> None:
         block = render(args, record["variant"], config, record["metrics"], record["wall_seconds"],
                        record["peak_rss_gib"], command, record.get("tuning"), date=record.get("date"),
                        machine_text=record.get("machine"))
-        write_block(f"{args.data}-{record['variant']}", block, path=results, summary=summary_table(out))
+        write_block(SECTION, f"{args.data}-{record['variant']}", block, header=HEADER, path=results,
+                    preamble=summary_table(out))
 
 
 def _argv_of(args) -> list[str]:
@@ -270,24 +272,6 @@ def summary_table(out: Path) -> str:
                     f"{metrics['test']['accuracy']:.4f} | {metrics['validation']['accuracy']:.4f} | "
                     f"{_minutes(record['wall_seconds'])} |")
     return "\n".join(rows)
-
-
-def write_block(name: str, markdown: str, *, path: Path, summary: str = "") -> None:
-    """Replace (or add) block `name` of the tfhub section; other sections and blocks stay untouched."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
-    start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
-    if start not in text:
-        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
-    head, rest = text.split(start, 1)
-    body, tail = rest.split(end, 1)
-    blocks = dict(re.findall(rf"<!-- {SECTION}:([\w.-]+) -->\n(.*?)\n<!-- /{SECTION}:\1 -->", body, re.S))
-    blocks[name] = markdown.strip()
-    body = "\n" + HEADER + "\n" + (summary + "\n\n" if summary else "") + "\n\n".join(
-        f"<!-- {SECTION}:{key} -->\n{blocks[key]}\n<!-- /{SECTION}:{key} -->" for key in sorted(blocks)) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".partial-{os.getpid()}")
-    partial.write_text(head + start + body + end + tail, encoding="utf-8")
-    partial.replace(path)
 
 
 if __name__ == "__main__":

