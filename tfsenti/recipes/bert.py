@@ -96,27 +96,7 @@ class BertRecipe(Recipe):
                  self.source_.tokenizer)
 
         # -- model: tokenizer + packer, backbone, head
-        with precision_policy(params.precision):
-            tokenizer = build_tokenizer(self.source_, train.texts,
-                                        scratch_vocabulary_size=params.scratch_vocabulary_size)
-            from tfsenti.bert.checkpoint import load_backbone
-            from tfsenti.bert.preprocessor import BertPacker
-
-            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer), dropout=params.dropout,
-                                     scratch_shape={"num_layers": params.scratch_num_layers,
-                                                    "hidden_dim": params.scratch_hidden_dim,
-                                                    "num_heads": params.scratch_num_heads,
-                                                    "max_sequence_length": max(params.sequence_length, 16)})
-            if params.sequence_length > backbone.max_sequence_length:
-                raise ConfigError(f"params.sequence_length={params.sequence_length} exceeds what {pretrained} "
-                                  f"supports ({backbone.max_sequence_length}); lower it.")
-            if _vocabulary_size(tokenizer) > backbone.vocabulary_size:
-                raise ConfigError(f"The tokenizer of {pretrained} has {_vocabulary_size(tokenizer)} entries but the "
-                                  f"backbone only {backbone.vocabulary_size} embeddings: vocabulary and weights "
-                                  "do not belong together.")
-            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length,
-                                     truncation=params.truncation)
-            self.model_ = _classifier(backbone, self.num_classes, params.dropout, params.pooling)
+        backbone = self.build_classifier(pretrained, train.texts)
 
         # -- memory guard, before anything big is allocated
         estimate = memory.estimate_training_memory(
@@ -169,6 +149,40 @@ class BertRecipe(Recipe):
         return summary
 
     # -- inference -------------------------------------------------------------------------------------------------
+
+    def build_classifier(self, pretrained: str, texts: Sequence[str]):
+        """Tokenizer + packer (kept as `packer_`) and backbone + head (kept as `model_`) for `self.source_`, under
+        the configured precision; returns the backbone. `texts` only matter for a scratch vocabulary. The uda
+        recipe builds its model with this too.
+
+        Example:
+            recipe.source_ = resolve_pretrained("minilm")
+            backbone = recipe.build_classifier("minilm", train.texts)   # recipe.model_: text ids -> logits
+        """
+        from tfsenti.bert.checkpoint import load_backbone
+        from tfsenti.bert.preprocessor import BertPacker
+        from tfsenti.training.precision import precision_policy
+
+        params = self.params
+        with precision_policy(params.precision):
+            tokenizer = build_tokenizer(self.source_, texts, scratch_vocabulary_size=params.scratch_vocabulary_size)
+            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer), dropout=params.dropout,
+                                     scratch_shape={"num_layers": params.scratch_num_layers,
+                                                    "hidden_dim": params.scratch_hidden_dim,
+                                                    "num_heads": params.scratch_num_heads,
+                                                    "max_sequence_length": max(params.sequence_length, 16)})
+            if params.sequence_length > backbone.max_sequence_length:
+                raise ConfigError(f"params.sequence_length={params.sequence_length} exceeds what {pretrained} "
+                                  f"supports ({backbone.max_sequence_length}); lower it.")
+            if _vocabulary_size(tokenizer) > backbone.vocabulary_size:
+                raise ConfigError(f"The tokenizer of {pretrained} has {_vocabulary_size(tokenizer)} entries but the "
+                                  f"backbone only {backbone.vocabulary_size} embeddings: vocabulary and weights "
+                                  "do not belong together.")
+            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length,
+                                     truncation=params.truncation)
+            self.model_ = _classifier(backbone, self.num_classes, params.dropout, params.pooling)
+        return backbone
+
     def _encode(self, texts: Sequence[str], *, progress: str | None = None) -> dict[str, np.ndarray]:
         """Token ids (n, sequence_length) int32 and true lengths (n,), by the same graph the export uses."""
         from tqdm.auto import tqdm

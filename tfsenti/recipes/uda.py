@@ -128,7 +128,8 @@ class UDARecipe(BertRecipe):
         self.source_ = resolve_pretrained(pretrained)
         strategy = _strategy(params.strategy)
         with strategy.scope():
-            classifier, backbone = self._build_classifier(pretrained, train.texts)
+            backbone = self.build_classifier(pretrained, train.texts)
+            classifier = self.model_
 
         # -- memory guard: labeled + augmented rows keep activations for the backward pass; the original rows run
         # forward only, but counting them too matched the measured peak (MiniLM, 8 + 24 + 24 rows x 128 tokens:
@@ -187,29 +188,6 @@ class UDARecipe(BertRecipe):
         if result.best_score is not None:
             summary.update(best_validation_accuracy=result.best_score, best_round=result.best_epoch)
         return summary
-
-    def _build_classifier(self, pretrained: str, texts):
-        """Tokenizer + packer (kept as `packer_`), backbone and head, as the bert recipe builds them."""
-        from tfsenti.bert.checkpoint import load_backbone
-        from tfsenti.bert.preprocessor import BertPacker
-        from tfsenti.recipes.bert import _classifier, _vocabulary_size, build_tokenizer
-        from tfsenti.training.precision import precision_policy
-
-        params = self.params
-        with precision_policy(params.precision):
-            tokenizer = build_tokenizer(self.source_, texts, scratch_vocabulary_size=params.scratch_vocabulary_size)
-            backbone = load_backbone(self.source_, vocabulary_size=_vocabulary_size(tokenizer),
-                                     scratch_shape={"num_layers": params.scratch_num_layers,
-                                                    "hidden_dim": params.scratch_hidden_dim,
-                                                    "num_heads": params.scratch_num_heads,
-                                                    "max_sequence_length": max(params.sequence_length, 16)})
-            if params.sequence_length > backbone.max_sequence_length:
-                raise ConfigError(f"params.sequence_length={params.sequence_length} exceeds what {pretrained} "
-                                  f"supports ({backbone.max_sequence_length}); lower it.")
-            self.packer_ = BertPacker(tokenizer, sequence_length=params.sequence_length,
-                                     truncation=params.truncation)
-            self.model_ = _classifier(backbone, self.num_classes, params.dropout, params.pooling)
-        return self.model_, backbone
 
     def _augmented_pairs(self, rest, unlabeled):
         """The unlabeled pool on disk and its cached augmented copy."""
