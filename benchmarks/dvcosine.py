@@ -2,7 +2,9 @@
 training time, on the real data, written to the `dvcosine` section of docs/RESULTS.md (one block per dataset).
 
 The embedding is trained in stages (`--stages 4 8` = evaluate after 4 epochs, then resume the same checkpoint to 8),
-so one run gives an accuracy-versus-time table. At each stage: the recipe's own `fit` (validation picks C and the
+so one run gives an accuracy-versus-time table; runs accumulate (benchmarks/out/dvcosine-<data>.json, `--fresh`
+starts over), so runs with other sizes (`--set params.dim=300`) join the same table. The headline is the row with
+the best validation accuracy. At each stage: the recipe's own `fit` (validation picks C and the
 vector scale), then the test split is scored (it never influences any choice). "vectors only" is a logistic
 regression on the same vectors (C chosen on validation). Run it alone, under the shared lock:
 
@@ -38,20 +40,31 @@ HEADER = ("## dv-cosine and NB-BON + dv-cosine\n\nWritten by `benchmarks/dvcosin
           "Protocol: hyper-parameters (C, vector scale) chosen on a validation split carved from train; test text is "
           "NOT used for embedding training unless a row says `transductive`; test vectors are inferred by the "
           "frozen-n-gram procedure that the exported model runs. Time = wall-clock seconds of `fit` (tokenizing, "
-          "embedding training, inference of validation vectors, classifier grid) on a 2-core machine shared with "
-          "other engineers' jobs, cumulative over stages; test scoring time is listed separately.\n")
+          "embedding training, inference of validation vectors, classifier grid) on the 2-core machine, "
+          "cumulative over stages; test scoring time is listed separately.\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, choices=["imdb", "nsmc", "amazon"])
     parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/<data> when present")
-    parser.add_argument("--stages", type=int, nargs="+", required=True, help="cumulative embedding epochs")
+    parser.add_argument("--stages", type=int, nargs="+", help="cumulative embedding epochs (required unless "
+                        "--render-only)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override key=value")
     parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--write", action="store_true", help="write the block in docs/RESULTS.md")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the RESULTS.md block from benchmarks/out/dvcosine-<data>.json, run nothing")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget earlier runs of this dataset (default: the table accumulates runs)")
     args = parser.parse_args()
+    if args.render_only:
+        write_block(SECTION, args.data, _markdown(load_runs(_store(args))), header=HEADER, path=RESULTS,
+                    order=("imdb", "nsmc", "amazon"))
+        return
+    if not args.stages:
+        parser.error("--stages is required (e.g. --stages 4 8)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("tensorflow", "absl"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -109,13 +122,28 @@ def main() -> None:
               "load_seconds": round(load_seconds, 1), "params": params, "overrides": args.overrides, "rows": rows,
               "command": " ".join(["python"] + sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
               "machine": machine()}
-    out = ROOT / "benchmarks" / "out" / f"dvcosine-{args.data}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    print(_markdown(report))
+    store = _store(args)
+    runs = [] if args.fresh else load_runs(store)
+    runs.append(report)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps({"runs": runs}, indent=2, default=str), encoding="utf-8")
+    print(_markdown(runs))
     if args.write:
-        write_block(SECTION, args.data, _markdown(report), header=HEADER, path=RESULTS,
+        write_block(SECTION, args.data, _markdown(runs), header=HEADER, path=RESULTS,
                     order=("imdb", "nsmc", "amazon"))
+
+
+def _store(args) -> Path:
+    limited = "-limited" if args.limit_train or args.limit_test else ""  # never mixed into the full-data table
+    return ROOT / "benchmarks" / "out" / f"dvcosine-{args.data}{limited}.json"
+
+
+def load_runs(store: Path) -> list[dict]:
+    """Earlier runs on this dataset (the table accumulates them; `--fresh` starts over)."""
+    if not store.is_file():
+        return []
+    stored = json.loads(store.read_text(encoding="utf-8"))
+    return stored["runs"] if "runs" in stored else [stored]
 
 
 def _vectors_only(recipe, data, test_vectors) -> tuple[float, float]:
@@ -142,33 +170,48 @@ def _dense_as_sparse(x):
     return sp.csr_matrix(x.astype(np.float64))
 
 
-def _markdown(report: dict) -> str:
-    params = report["params"]
+def _markdown(runs: list[dict]) -> str:
+    """One table over every stage of every run (sorted by dim, then epochs), and the row validation picks."""
+    latest = runs[-1]
+    params = latest["params"]
     lines = [
-        f"### {report['data']}: train {report['train']}, validation {report['validation']}, test {report['test']}, "
-        f"unlabeled {report['unlabeled']}",
+        f"### {latest['data']}: train {latest['train']}, validation {latest['validation']}, test {latest['test']}, "
+        f"unlabeled {latest['unlabeled']}",
         "",
-        f"Embedding: dim {params['dim']}, word n-grams {params['word_ngrams']}, char n-grams {params['char_ngrams']}, "
-        f"n-grams in >= {params['min_count']} documents, alpha {params['alpha']}, {params['negatives']} negatives, "
-        f"subsample {params['subsample']}, batch {params['batch_size']}, {params['threads']} threads, "
-        f"init {params['init']}; inference {params['infer_steps']} steps; transductive test text: "
-        f"{params['transductive_test']}; unlabeled text used: {params['use_unlabeled'] and report['unlabeled'] > 0}.",
+        f"Embedding (unless a row's settings say otherwise): word n-grams {params['word_ngrams']}, char n-grams "
+        f"{params['char_ngrams']}, n-grams in >= {params['min_count']} documents, alpha {params['alpha']}, "
+        f"{params['negatives']} negatives, subsample {params['subsample']}, batch {params['batch_size']}, "
+        f"{params['threads']} threads, init {params['init']}; inference {params['infer_steps']} steps; transductive "
+        f"test text: {params['transductive_test']}; unlabeled text used: "
+        f"{params['use_unlabeled'] and latest['unlabeled'] > 0}.",
         "",
-        "| epochs | fit time (s, cumulative) | embedding (s) | validation: ensemble / vectors | "
-        "**test: NB-BON + dv-cosine** | test: dv-cosine alone | test scoring (s) | peak RSS (GiB) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | dim | epochs | settings | fit time (min, cumulative) | embedding (min) | validation: ensemble / "
+        "vectors | **test: NB-BON + dv-cosine** | test: dv-cosine alone | test scoring (s) | peak RSS (GiB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in report["rows"]:
+    rows = [(number, run, row) for number, run in enumerate(runs, 1) for row in run["rows"]]
+    rows.sort(key=lambda item: (item[2]["dim"], item[2]["epochs"], item[0]))
+    for number, run, row in rows:
+        settings = " ".join(o for o in run["overrides"] if not o.startswith("params.dim=")) or "config"
         ensemble = f"**{row['test_ensemble']:.4f}**" if row["test_ensemble"] is not None else "n/a"
         validation = (f"{row['validation_ensemble']:.4f} / {row['validation_vectors_only']:.4f}"
                       if row["validation_ensemble"] is not None else "n/a")
-        lines.append(f"| {row['epochs']} | {row['fit_seconds_cumulative']:.0f} | {row['embedding_seconds']:.0f} | "
-                     f"{validation} | {ensemble} | {row['test_vectors_only']:.4f} | {row['test_seconds']:.0f} "
-                     f"({row['test_docs']} docs) | {row['peak_rss_gib']} |")
-    lines += ["", f"Command: `{report['command']}` (data loading {report['load_seconds']} s not included); "
-                  f"{report['date']}; {report['machine']}."]
-    if report["overrides"]:
-        lines.append(f"Overrides: `{' '.join(report['overrides'])}`.")
+        lines.append(f"| {number} | {row['dim']} | {row['epochs']} | `{settings}` | "
+                     f"{row['fit_seconds_cumulative'] / 60:.1f} | {row['embedding_seconds'] / 60:.1f} | "
+                     f"{validation} | {ensemble} | {row['test_vectors_only']:.4f} | {row['test_seconds']:.0f} | "
+                     f"{row['peak_rss_gib']} |")
+    scored = [item for item in rows if item[2]["validation_ensemble"] is not None]
+    if scored:
+        number, run, best = max(scored, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
+        minutes = (best["fit_seconds_cumulative"] + best["test_seconds"]) / 60
+        lines += ["", f"Chosen on validation (highest validation ensemble accuracy): run {number}, dim {best['dim']}, "
+                      f"{best['epochs']} epochs: **test {100 * best['test_ensemble']:.2f}%** (dv-cosine alone "
+                      f"{100 * best['test_vectors_only']:.2f}%), {minutes:.0f} min of fit + test scoring."]
+    lines += ["", "Runs (fit time of a stage includes re-tokenizing and re-inferring vectors, so the cumulative "
+                  "column over-counts; data loading not included):"]
+    for number, run in enumerate(runs, 1):
+        lines.append(f"{number}. `{run['command']}`, {run['date']}, data loading {run['load_seconds']} s; "
+                     f"{run['machine']}.")
     return "\n".join(lines)
 
 
