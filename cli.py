@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -89,8 +90,11 @@ def _recipe_names() -> list[str]:
               "labeled examples per class, the rest of train becomes unlabeled (params.labeled_per_class).")
 @click.option("--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
               help="BERT-based recipes (bert, uda): params.precision.")
+@click.option("--trainable/--frozen", "trainable", default=None, help="tfhub: fine-tune the hub module's weights "
+              "or keep them frozen (params.trainable) [default: the config's, trainable as in the tutorial].")
 def train(model, data, data_dir, config_file, overrides, limit_train, limit_test, seed, epochs, batch_size,
-          pretrained, name, strict, runs_dir, models_dir, labeled_per_class=None, precision=None) -> None:
+          pretrained, name, strict, runs_dir, models_dir, labeled_per_class=None, precision=None,
+          trainable=None) -> None:
     """Train a model, evaluate it (validation, then test once) and export it as a SavedModel.
 
     Writes runs/<data>-<model>-<time>/ (config.yaml, metrics.json, TensorBoard events) and
@@ -101,6 +105,7 @@ def train(model, data, data_dir, config_file, overrides, limit_train, limit_test
       python cli.py train --model nbbon --data imdb
       python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc
       python cli.py train --model nbbon --data imdb --limit-train 5000 --set params.C=0.5
+      python cli.py train --model tfhub --data imdb --pretrained ./minilm_module --frozen
     """
     from tfsenti.config import build_config, default_config_path
     from tfsenti.pipeline import train as run_training
@@ -112,7 +117,10 @@ def train(model, data, data_dir, config_file, overrides, limit_train, limit_test
         "train.seed": seed, "train.epochs": epochs, "train.batch_size": batch_size,
         "train.pretrained": pretrained, "name": name,
         "params.labeled_per_class": labeled_per_class, "params.precision": precision,
+        "params.trainable": trainable,
     }.items() if value is not None}
+    if trainable is not None and "trainable" not in {f.name for f in dataclasses.fields(_recipe_class(model).Params)}:
+        raise click.UsageError(f"--trainable/--frozen has no meaning for recipe {model!r}; it applies to tfhub.")
     if strict:
         values["data.strict"] = True
     config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)

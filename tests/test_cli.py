@@ -95,3 +95,29 @@ def test_datasets_lists_every_known_dataset(tiny_nsmc):
 def test_help_teaches():
     result = CliRunner().invoke(cli.main, ["train", "--help"])
     assert "Examples:" in result.output and "--limit-train" in result.output
+
+
+def test_trainable_flag_sets_the_tfhub_param_and_is_refused_elsewhere(tiny_nsmc, tmp_path, monkeypatch):
+    import tfsenti.pipeline
+
+    seen = {}
+
+    class Result:
+        metrics = {"test": {"accuracy": 0.5, "macro_f1": 0.5, "roc_auc": 0.5}, "train_seconds": 0.0}
+        run_dir = model_dir = tmp_path
+
+    def fake_train(config, **kwargs):
+        seen["trainable"] = config.params.trainable
+        return Result()
+
+    monkeypatch.setattr(tfsenti.pipeline, "train", fake_train)
+    runner = CliRunner()
+    for flag, expected in (("--frozen", False), ("--trainable", True)):
+        result = runner.invoke(cli.main, ["train", "--model", "tfhub", "--data", "nsmc", "--data-dir", str(tiny_nsmc),
+                                          flag], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert seen.pop("trainable") is expected
+
+    refused = runner.invoke(cli.main, ["train", "--model", "nbbon", "--data", "nsmc", "--data-dir", str(tiny_nsmc),
+                                       "--frozen"])
+    assert refused.exit_code == 2 and "--trainable/--frozen has no meaning" in refused.output
