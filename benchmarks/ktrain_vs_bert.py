@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import tfsenti  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-from results_md import write_section  # noqa: E402
+import results_md  # noqa: E402
 
 SECTION = "ktrain"
 RECIPES = ("ktrain", "bert")
@@ -151,7 +151,7 @@ def write_section(args, command: str, results: dict) -> None:
         "of the export against the in-process predictions); peak RSS is that process's maximum resident memory.", "",
         *rows, "", f"Accuracy gap: {verdict}", "",
     ]
-    write_section(SECTION, "\n".join(lines), path=Path(args.results))
+    results_md.write_section(SECTION, "\n".join(lines), path=Path(args.results))
 
 
 if __name__ == "__main__":
