@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -297,22 +295,11 @@ class DVCosineRecipe(Recipe):
         import tensorflow as tf
 
         from tfsenti.export import save_serving_model
-        from tfsenti.text.ngrams import tf_analyze
+        from tfsenti.text.graph_features import distinct_feature_keys, vocabulary_table
 
         config = self.params.analyzer_config()
         size = len(self.vocabulary_)
-        staging = Path(tempfile.mkdtemp(prefix="dvcosine-vocab-"))
-        try:
-            vocab_file = staging / "vocabulary.txt"
-            names = [""] * size
-            for feature, column in self.vocabulary_.items():
-                names[column] = feature
-            vocab_file.write_text("".join(name + "\n" for name in names), encoding="utf-8")
-            table = tf.lookup.StaticHashTable(
-                tf.lookup.TextFileInitializer(
-                    str(vocab_file), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                    tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER, vocab_size=size),
-                default_value=-1)
+        with vocabulary_table(self.vocabulary_) as table:
             embedding_row = tf.constant(self.embedding_row_, tf.int64)
             nb_column = tf.constant(self.nb_column_, tf.int64)
             nb_coef = tf.Variable(self.nb_coef_.astype(np.float32), trainable=False, name="nb_coef")
@@ -321,12 +308,8 @@ class DVCosineRecipe(Recipe):
             inference = self.inference_
 
             def probabilities(text):
-                features = tf_analyze(text, config)
-                ids = table.lookup(features.flat_values)
-                rows = features.value_rowids()
-                known = ids >= 0
                 n_docs = tf.shape(text, out_type=tf.int64)[0]
-                keys, _ = tf.unique(tf.boolean_mask(rows, known) * size + tf.boolean_mask(ids, known))
+                keys = distinct_feature_keys(text, config, table, size)
                 keys = tf.sort(keys)  # document-major, columns ascending: the order of the in-process CSR
                 key_rows, key_columns = keys // size, keys % size
                 nb = tf.gather(nb_column, key_columns)
@@ -344,8 +327,6 @@ class DVCosineRecipe(Recipe):
             return save_serving_model(export_dir, probabilities_fn=probabilities, trackables={
                 "vocabulary": table, "nb_coef": nb_coef, "vector_coef": vector_coef, "intercept": intercept,
                 "inference": inference})
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------------

@@ -24,8 +24,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,7 +144,7 @@ class NBBONRecipe(Recipe):
         import tensorflow as tf
 
         from tfsenti.export import save_serving_model
-        from tfsenti.text.ngrams import tf_analyze
+        from tfsenti.text.graph_features import distinct_feature_keys, vocabulary_table
 
         config = self.params.analyzer_config()
         size = len(self.vocabulary_)
@@ -159,34 +157,15 @@ class NBBONRecipe(Recipe):
 
             return save_serving_model(export_dir, probabilities_fn=probabilities,
                                       trackables={"weights": weights, "bias": bias})
-        staging = Path(tempfile.mkdtemp(prefix="nbbon-vocab-"))
-        try:
-            vocab_file = staging / "vocabulary.txt"
-            names = [""] * size
-            for feature, column in self.vocabulary_.items():
-                names[column] = feature
-            # features never hold line breaks: the analyzer turns every whitespace character into a space
-            vocab_file.write_text("".join(name + "\n" for name in names), encoding="utf-8")
-            table = tf.lookup.StaticHashTable(
-                tf.lookup.TextFileInitializer(
-                    str(vocab_file), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                    tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER, vocab_size=size),
-                default_value=-1)
-
+        with vocabulary_table(self.vocabulary_) as table:
             def probabilities(text):
-                features = tf_analyze(text, config)
-                ids = table.lookup(features.flat_values)
-                rows = features.value_rowids()
-                known = ids >= 0
-                keys, _ = tf.unique(tf.boolean_mask(rows, known) * size + tf.boolean_mask(ids, known))
+                keys = distinct_feature_keys(text, config, table, size)
                 contributions = tf.cast(tf.gather(weights, keys % size), tf.float64)
                 logits = tf.math.unsorted_segment_sum(contributions, keys // size, tf.shape(text)[0])
                 return tf.cast(_probabilities(logits + tf.cast(bias, tf.float64), tf), tf.float32)
 
             return save_serving_model(export_dir, probabilities_fn=probabilities,
                                       trackables={"vocabulary": table, "weights": weights, "bias": bias})
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _probabilities(logits, ops):
