@@ -36,6 +36,7 @@ from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when
 from results_md import RESULTS, write_block  # noqa: E402
 
 SECTION = "dvcosine"
+TARGETS = {"imdb": 0.937}  # issue: beat the corrected published 93.68% without using the test text
 HEADER = ("## dv-cosine and NB-BON + dv-cosine\n\nWritten by `benchmarks/dvcosine.py` (one block per dataset). "
           "Protocol: hyper-parameters (C, vector scale) chosen on a validation split carved from train; test text is "
           "NOT used for embedding training unless a row says `transductive`; test vectors are inferred by the "
@@ -185,7 +186,8 @@ def _markdown(runs: list[dict]) -> str:
         f"test text: {params['transductive_test']}; unlabeled text used: "
         f"{params['use_unlabeled'] and latest['unlabeled'] > 0}.",
         "",
-        "| run | dim | epochs | settings | fit time (min, cumulative) | embedding (min) | validation: ensemble / "
+        "| run | dim | epochs | settings | fit time (min, cumulative) | embedding epochs of this stage (min) | "
+        "validation: ensemble / "
         "vectors | **test: NB-BON + dv-cosine** | test: dv-cosine alone | test scoring (s) | peak RSS (GiB) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -207,6 +209,11 @@ def _markdown(runs: list[dict]) -> str:
         lines += ["", f"Chosen on validation (highest validation ensemble accuracy): run {number}, dim {best['dim']}, "
                       f"{best['epochs']} epochs: **test {100 * best['test_ensemble']:.2f}%** (dv-cosine alone "
                       f"{100 * best['test_vectors_only']:.2f}%), {minutes:.0f} min of fit + test scoring."]
+        target = TARGETS.get(latest["data"])
+        if target:
+            met = best["test_ensemble"] >= target and minutes <= 90
+            lines[-1] += (f" Target: >= {100 * target:.1f}% without test text, within 90 min: "
+                          f"{'met' if met else '**missed**'}.")
     lines += ["", "Runs (fit time of a stage includes re-tokenizing and re-inferring vectors, so the cumulative "
                   "column over-counts; data loading not included):"]
     for number, run in enumerate(runs, 1):
