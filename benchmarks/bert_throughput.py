@@ -191,12 +191,14 @@ def main(argv=None) -> None:
         table.append(f"| {name} | {row['train_examples_per_s']:.1f} | {row['infer_examples_per_s']:.1f} | "
                      f"{row['latency_p50_ms']:.0f} / {row['latency_p90_ms']:.0f} |")
     verdicts = []
-    fp32 = rows.get("tfsenti float32", {})
-    if "error" not in peer and "error" not in fp32 and fp32:
-        for key, what in (("train_examples_per_s", "training"), ("infer_examples_per_s", "inference")):
-            ratio = fp32[key] / peer[key]
-            verdicts.append(f"- {what}: tfsenti float32 / peer = {ratio:.2f} "
-                            f"({'target met' if ratio >= 1 else '**target missed**'})")
+    for name, row in rows.items():
+        if not name.startswith("tfsenti") or "error" in row or "error" in peer:
+            continue
+        ratios = {what: row[key] / peer[key] for key, what in (("train_examples_per_s", "training"),
+                                                               ("infer_examples_per_s", "inference"))}
+        verdicts.append(f"- {name} / peer: " + ", ".join(
+            f"{what} {ratio:.2f} ({'target met' if ratio >= 1 else '**target missed**'})"
+            for what, ratio in ratios.items()))
     command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_throughput.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     lines = [
