@@ -46,14 +46,12 @@ def main(argv=None) -> None:
 
     from bert_results import write_bert_block
     from machine_info import machine
+    from shared_data import shared_data_dir
 
     from tfsenti.config import build_config
     from tfsenti.pipeline import train
 
-    data_dir = args.data_dir
-    shared = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}.get(args.data, args.data)
-    if data_dir is None and (REPO.parent / "shared" / "datasets" / shared).is_dir():
-        data_dir = str(REPO.parent / "shared" / "datasets" / shared)
+    data_dir = args.data_dir or shared_data_dir(args.data)
     values = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
               "train.epochs": args.epochs, "train.batch_size": args.batch_size, "train.pretrained": args.pretrained,
               "params.sequence_length": args.sequence_length, "params.truncation": args.truncation,

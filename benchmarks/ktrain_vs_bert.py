@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 import tfsenti  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 import results_md  # noqa: E402
+from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "ktrain"
 RECIPES = ("ktrain", "bert")
@@ -78,10 +79,7 @@ def run_worker(args, out: Path) -> None:
     from tfsenti.pipeline import train
 
     recipe = args.worker
-    data_dir = args.data_dir
-    shared = {"imdb": "imdb", "nsmc": "nsmc", "amazon": "amazon_polarity"}.get(args.data, args.data)
-    if data_dir is None and (REPO.parent / "shared" / "datasets" / shared).is_dir():
-        data_dir = str(REPO.parent / "shared" / "datasets" / shared)
+    data_dir = args.data_dir or shared_data_dir(args.data)
     common = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
               "train.epochs": args.epochs, "train.batch_size": args.batch_size, "train.pretrained": args.pretrained}
     if recipe == "ktrain":
