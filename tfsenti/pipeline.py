@@ -28,7 +28,10 @@ from tfsenti.runs import Run, log_evaluation, log_hparams
 
 log = logging.getLogger("tfsenti")
 
-PARITY_TOLERANCE = 1e-4  # max |p_exported - p_in_process|, checked on reload of every export
+PARITY_TOLERANCE = 1e-4  # max |p_exported - p_in_process|, checked on reload of every float32 export
+# float16 / bfloat16 compute rounds every activation to 11 / 8 significant bits, and the export batches (pads) texts
+# differently from in-process prediction, so the two roundings differ: a bfloat16 MiniLM measured 3.9e-4 on IMDB
+HALF_PRECISION_PARITY_TOLERANCE = 5e-3
 
 
 @dataclasses.dataclass
@@ -110,21 +113,37 @@ def train(config, *, runs_root: str | Path = "runs", models_root: str | Path = "
                       "outputs": "probabilities: float32 [None, C], label: int64 [None]"},
     }
     model_dir = export.publish(recipe.export, config.export_name, root=models_root, metadata=metadata)
-    metrics["export"] = {"path": str(model_dir), "max_abs_diff": check_reload(recipe, model_dir, test.texts[:64])}
-    run.write_metrics(metrics)
+    tolerance = parity_tolerance(recipe)
+    difference = reload_difference(recipe, model_dir, test.texts[:64])
+    metrics["export"] = {"path": str(model_dir), "max_abs_diff": difference, "tolerance": tolerance}
+    run.write_metrics(metrics)  # before the verdict: a failed check must not lose the run's metrics
+    if difference > tolerance:
+        raise TfsentiError(f"The exported model at {model_dir} disagrees with the trained recipe: max |dp| = "
+                           f"{difference:.2e} > {tolerance:g}. This is a bug in the recipe's export; the run's "
+                           f"metrics are in {run.path}.")
     return TrainResult(run.path, model_dir, metrics)
 
 
-def check_reload(recipe, model_dir: Path, texts: list[str]) -> float:
-    """Reload the export and compare its probabilities with the recipe's; raise past PARITY_TOLERANCE."""
+def parity_tolerance(recipe) -> float:
+    """Allowed max |p_exported - p_in_process|: PARITY_TOLERANCE, or HALF_PRECISION_PARITY_TOLERANCE for recipes
+    that compute in float16 / bfloat16 (`params.precision`).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> parity_tolerance(SimpleNamespace(params=SimpleNamespace(precision="mixed_bfloat16")))
+        0.005
+    """
+    precision = getattr(getattr(recipe, "params", None), "precision", "float32")
+    return PARITY_TOLERANCE if precision == "float32" else HALF_PRECISION_PARITY_TOLERANCE
+
+
+def reload_difference(recipe, model_dir: Path, texts: list[str]) -> float:
+    """Reload the export and return max |p_exported - p_in_process| on `texts` plus an empty, a short and a Korean
+    text."""
     sample = list(texts) + ["", "A short one.", "지루하고 별로였다"]
     expected = recipe.predict_proba(sample)
     got = export.predict_texts(export.load_model(model_dir), sample)["probabilities"]
-    difference = float(np.abs(expected - got).max())
-    if difference > PARITY_TOLERANCE:
-        raise TfsentiError(f"The exported model at {model_dir} disagrees with the trained recipe: max |dp| = "
-                           f"{difference:.2e} > {PARITY_TOLERANCE}. This is a bug in the recipe's export.")
-    return difference
+    return float(np.abs(expected - got).max())
 
 
 def evaluate_model(model_path: str | Path, *, data: str | None = None, data_dir: str | None = None,
