@@ -148,8 +148,7 @@ class BertRecipe(Recipe):
             summary.update(best_validation_accuracy=result.best_score, best_epoch=result.best_epoch)
         return summary
 
-    # -- inference -------------------------------------------------------------------------------------------------
-
+    # -- model -------------------------------------------------------------------------------------------------
     def build_classifier(self, pretrained: str, texts: Sequence[str]):
         """Tokenizer + packer (kept as `packer_`) and backbone + head (kept as `model_`) for `self.source_`, under
         the configured precision; returns the backbone. `texts` only matter for a scratch vocabulary. The uda
@@ -183,6 +182,7 @@ class BertRecipe(Recipe):
             self.model_ = _classifier(backbone, self.num_classes, params.dropout, params.pooling)
         return backbone
 
+    # -- inference -------------------------------------------------------------------------------------------------
     def _encode(self, texts: Sequence[str], *, progress: str | None = None) -> dict[str, np.ndarray]:
         """Token ids (n, sequence_length) int32 and true lengths (n,), by the same graph the export uses."""
         from tqdm.auto import tqdm
