@@ -6,17 +6,12 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from toy_data import toy_dataset
+from toy_data import write_nsmc_folder
 
 
 @pytest.fixture(scope="module")
 def tiny_nsmc(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("nsmc")
-    for split, size, seed in (("train", 200, 1), ("test", 60, 2)):
-        data = toy_dataset(size, seed=seed)
-        rows = ["id\tdocument\tlabel"] + [f"{i}\t{t}\t{y}" for i, (t, y) in enumerate(zip(data.texts, data.labels))]
-        (folder / f"ratings_{split}.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return folder
+    return write_nsmc_folder(tmp_path_factory.mktemp("nsmc"), train=200, test=60)
 
 
 @pytest.fixture(scope="module")

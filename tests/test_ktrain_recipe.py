@@ -14,7 +14,7 @@ from tfsenti.config import build_config
 from tfsenti.errors import ConfigError, TfsentiError
 from tfsenti.recipes import get_recipe_class
 from tiny_hf_checkpoint import write_tiny_checkpoint
-from toy_data import toy_dataset
+from toy_data import toy_dataset, write_nsmc_folder
 
 EXPORT_TOLERANCE = 1e-5  # max |p_export - p_ktrain_predictor|: float32 noise only (padding is masked)
 TINY = ["params.maxlen=32", "train.batch_size=8", "train.epochs=15", "params.learning_rate=0.003", "params.verbose=0"]
@@ -83,12 +83,7 @@ def test_export_tokenizes_in_graph_and_matches_ktrains_predictor(fitted, tmp_pat
 def test_lr_find_command_writes_plot_json_and_tensorboard_image(checkpoint, tmp_path):
     import cli
 
-    folder = tmp_path / "nsmc"
-    folder.mkdir()
-    for split, size, seed in (("train", 120, 1), ("test", 10, 2)):
-        data = toy_dataset(size, seed=seed)
-        rows = ["id\tdocument\tlabel"] + [f"{i}\t{t}\t{y}" for i, (t, y) in enumerate(zip(data.texts, data.labels))]
-        (folder / f"ratings_{split}.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    folder = write_nsmc_folder(tmp_path / "nsmc", train=120, test=10)
     output = tmp_path / "lr"
     result = CliRunner().invoke(cli.main, [
         "lr-find", "--model", "ktrain", "--data", "nsmc", "--data-dir", str(folder), "--pretrained", str(checkpoint),

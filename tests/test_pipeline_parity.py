@@ -8,7 +8,7 @@ import pytest
 from tfsenti import pipeline
 from tfsenti.config import build_config
 from tfsenti.errors import TfsentiError
-from toy_data import toy_dataset
+from toy_data import write_nsmc_folder
 
 
 def test_tolerance_follows_the_recipe_precision():
@@ -23,13 +23,7 @@ def test_tolerance_follows_the_recipe_precision():
 
 @pytest.fixture()
 def tiny_nsmc(tmp_path):
-    folder = tmp_path / "nsmc"
-    folder.mkdir()
-    for split, size, seed in (("train", 120, 1), ("test", 40, 2)):
-        data = toy_dataset(size, seed=seed)
-        rows = ["id\tdocument\tlabel"] + [f"{i}\t{t}\t{y}" for i, (t, y) in enumerate(zip(data.texts, data.labels))]
-        (folder / f"ratings_{split}.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return folder
+    return write_nsmc_folder(tmp_path / "nsmc", train=120, test=40)
 
 
 def test_failed_parity_check_raises_after_writing_the_metrics(tiny_nsmc, tmp_path, monkeypatch):

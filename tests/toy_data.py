@@ -28,3 +28,17 @@ def toy_dataset(n: int, *, seed: int, prefix: str = "doc") -> TextDataset:
         texts.append(" ".join(words) + ("!" if rng.random() < 0.3 else "."))
         labels.append(label)
     return TextDataset(texts, labels, [f"{prefix}-{i}" for i in range(n)])
+
+
+def write_nsmc_folder(folder, *, train: int, test: int):
+    """`folder/ratings_{train,test}.txt` in NSMC's format (id, document, label; tab-separated) from toy_dataset;
+    returns `folder`, ready for `--data nsmc --data-dir folder`."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, size, seed in (("train", train, 1), ("test", test, 2)):
+        data = toy_dataset(size, seed=seed)
+        rows = ["id\tdocument\tlabel"] + [f"{i}\t{t}\t{y}" for i, (t, y) in enumerate(zip(data.texts, data.labels))]
+        (folder / f"ratings_{split}.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
