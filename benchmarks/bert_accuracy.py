@@ -66,7 +66,8 @@ def main(argv=None) -> None:
     result = train(config, runs_root=out / "runs", models_root=out / "saved_models")
     wall = time.perf_counter() - started
     metrics = result.metrics
-    (out / f"bert_accuracy_{args.data}_{args.precision}.json").write_text(json.dumps(
+    subset = "-subset" if args.limit_train or args.limit_test else ""  # a full run never replaces a subset's record
+    (out / f"bert_accuracy_{args.data}_{args.precision}{subset}.json").write_text(json.dumps(
         {"args": vars(args), "wall_seconds": wall, "metrics": metrics}, indent=2, default=str), encoding="utf-8")
 
     test, sizes = metrics["test"], metrics.get("sizes", {})
@@ -79,7 +80,8 @@ def main(argv=None) -> None:
     else:
         target = " (target >= 0.89: met)" if test["accuracy"] >= 0.89 else " (target >= 0.89: **missed**)"
     lines = [
-        f"### Accuracy: {args.pretrained} fine-tuned on {args.data}", "",
+        f"### Accuracy: {args.pretrained} fine-tuned on {args.data}, {args.precision}"
+        f"{' (subset)' if subset else ''}", "",
         f"Date: {datetime.date.today().isoformat()}  ",
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
@@ -99,7 +101,7 @@ def main(argv=None) -> None:
         f"| whole run (load, train, evaluate, export, reload check) | {wall / 60:.1f} min |",
         f"| export reload max abs difference | {metrics.get('export', {}).get('max_abs_diff', float('nan')):.2e} |",
     ]
-    block = f"accuracy-{args.data}" + ("" if args.precision == "float32" else f"-{args.precision}")
+    block = f"accuracy-{args.data}" + ("" if args.precision == "float32" else f"-{args.precision}") + subset
     write_bert_block(block, "\n".join(lines), path=Path(args.results))
     print(json.dumps({"test": test, "wall_seconds": wall}, indent=2))
 
