@@ -190,15 +190,17 @@ def main(argv=None) -> None:
             continue
         table.append(f"| {name} | {row['train_examples_per_s']:.1f} | {row['infer_examples_per_s']:.1f} | "
                      f"{row['latency_p50_ms']:.0f} / {row['latency_p90_ms']:.0f} |")
-    verdicts = []
+    verdicts, run_ratios = [], {}
     for name, row in rows.items():
         if not name.startswith("tfsenti") or "error" in row or "error" in peer:
             continue
         ratios = {what: row[key] / peer[key] for key, what in (("train_examples_per_s", "training"),
                                                                ("infer_examples_per_s", "inference"))}
+        run_ratios[name] = ratios
         verdicts.append(f"- {name} / peer: " + ", ".join(
             f"{what} {ratio:.2f} ({'target met' if ratio >= 1 else '**target missed**'})"
             for what, ratio in ratios.items()))
+    history = _append_history(out / "bert_throughput_history.json", run_ratios)
     command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_throughput.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     lines = [
@@ -215,8 +217,22 @@ def main(argv=None) -> None:
         f"{peer.get('torch', '?')}, transformers 4.57.6 in a separate venv.", "",
         *table, "", *verdicts,
     ]
+    if len(history) > 1:  # CPU timings on a shared VM spread: show every run of this script, not just the last
+        lines += ["", f"All {len(history)} runs recorded in benchmarks/out/bert_throughput_history.json "
+                  "(ratio to the peer, training / inference):", ""]
+        lines += [f"- {run['when']}: " + "; ".join(f"{name} {r['training']:.2f} / {r['inference']:.2f}"
+                                                 for name, r in run["ratios"].items()) for run in history]
     write_bert_block("throughput", "\n".join(lines), path=Path(args.results))
     print("\n".join(lines))
+
+
+def _append_history(path: Path, ratios: dict) -> list[dict]:
+    """Add this run's ratios to the JSON list at `path` (created on first use) and return the whole list."""
+    history = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    history.append({"when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    "ratios": ratios})
+    path.write_text(json.dumps(history, indent=2), encoding="utf-8")
+    return history
 
 
 if __name__ == "__main__":
