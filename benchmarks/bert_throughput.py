@@ -151,7 +151,7 @@ def main(argv=None) -> None:
     parser.add_argument("--latency-calls", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precisions", default="float32,mixed_bfloat16")
-    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets" / "imdb"))
+    parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/imdb when it exists")
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
     args = parser.parse_args(argv)
@@ -159,13 +159,15 @@ def main(argv=None) -> None:
     import tfsenti  # noqa: F401
     from bert_results import write_bert_block
     from machine_info import machine
+    from shared_data import shared_data_dir
 
     from tfsenti.bert.presets import minilm_folder
     from tfsenti.data import load_dataset
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    reviews = load_dataset("imdb", data_dir=args.data_dir, splits=("test",), progress=False)["test"].sample(
+    data_dir = args.data_dir or shared_data_dir("imdb")
+    reviews = load_dataset("imdb", data_dir=data_dir, splits=("test",), progress=False)["test"].sample(
         (args.warmup + args.steps + 2) * args.batch + (args.infer_batches + 2) * args.infer_batch, seed=0).texts
     texts_file = out / "bert_throughput_texts.json"
     texts_file.write_text(json.dumps(reviews), encoding="utf-8")
