@@ -53,3 +53,12 @@ def test_file_for_another_recipe_is_refused(tmp_path):
     file.write_text("recipe: bert\n")
     with pytest.raises(ConfigError, match="is for recipe 'bert'"):
         build_config("nbbon", "imdb", config_file=file)
+
+
+def test_exponent_without_dot_is_a_float():
+    """YAML 1.1 reads `5e-5` as a string; a float key takes it as the number the user typed, other text stays an
+    error."""
+    config = build_config("tfhub", "imdb", overrides=["params.learning_rate=5e-5"])
+    assert config.params.learning_rate == pytest.approx(5e-5)
+    with pytest.raises(ConfigError, match="expects float"):
+        build_config("tfhub", "imdb", overrides=["params.learning_rate=fast"])

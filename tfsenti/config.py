@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -182,6 +183,9 @@ def _build_dataclass(cls: type, values: dict[str, Any], section: str):
         raise ConfigError(f"Invalid section {section!r}: {error}") from error
 
 
+_YAML11_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _check_type(key: str, value: Any, hint: Any) -> Any:
     """Return `value` converted to `hint` where that is lossless (int -> float, list -> tuple), else raise."""
     origin = typing.get_origin(hint)
@@ -217,6 +221,8 @@ def _check_type(key: str, value: Any, hint: Any) -> Any:
     elif hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str) and _YAML11_FLOAT.fullmatch(value.strip()):
+            return float(value)  # YAML 1.1 reads `5e-5` (no dot) as text; it is what the user meant
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
