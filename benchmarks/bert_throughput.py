@@ -45,6 +45,7 @@ from tfsenti import export
 B, L = args["batch"], args["length"]
 config = build_config("bert", "imdb", overrides=[f"train.pretrained={args['pretrained']}", f"train.batch_size={B}",
     f"params.sequence_length={L}", f"params.precision={args['precision']}", "params.verbose=0",
+    f"params.inference_graph={args['graph']}",
     "params.patience=null", "params.checkpoint_every=100000", "params.learning_rate=2.0e-5"])
 recipe = BertRecipe(config, num_classes=2)
 labels = [i % 2 for i in range(len(texts))]
@@ -74,7 +75,8 @@ for t in one[:3]: serve(text=t)
 lat = []
 for t in one[3:]:
     s = time.perf_counter(); serve(text=t); lat.append(time.perf_counter() - s)
-print(json.dumps({"train_examples_per_s": train, "train_step_s": float(np.median(timed)),
+print(json.dumps({"inference_graph": recipe.inference_graph_name(),
+                  "train_examples_per_s": train, "train_step_s": float(np.median(timed)),
                   "infer_examples_per_s": infer, "latency_p50_ms": 1000 * float(np.median(lat)),
                   "latency_p90_ms": 1000 * float(np.percentile(lat, 90))}))
 """
@@ -150,7 +152,10 @@ def main(argv=None) -> None:
     parser.add_argument("--infer-batches", type=int, default=6)
     parser.add_argument("--latency-calls", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precisions", default="float32,mixed_bfloat16")
+    parser.add_argument("--precisions", default="float32,mixed_bfloat16,mixed_bfloat16:keras",
+                        help="comma-separated PRECISION[:GRAPH], GRAPH = params.inference_graph (auto, keras, "
+                             "fused; default auto): mixed_bfloat16:keras measures the Keras graph beside the fused "
+                             "one in the same run [default: %(default)s]")
     parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/imdb when it exists")
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
@@ -175,10 +180,12 @@ def main(argv=None) -> None:
               "warmup": args.warmup, "infer_batch": args.infer_batch, "infer_batches": args.infer_batches,
               "latency_calls": args.latency_calls, "threads": args.threads}
     rows = {}
-    for precision in args.precisions.split(","):
-        rows[f"tfsenti {precision}"] = _run(
-            [sys.executable, "-c", _TFSENTI, str(REPO),
-             json.dumps(dict(common, precision=precision, pretrained=args.pretrained))], f"tfsenti {precision}")
+    for entry in args.precisions.split(","):
+        precision, _, graph = entry.partition(":")
+        row = _run([sys.executable, "-c", _TFSENTI, str(REPO),
+                    json.dumps(dict(common, precision=precision, graph=graph or "auto", pretrained=args.pretrained))],
+                   f"tfsenti {entry}")
+        rows[f"tfsenti {precision} ({row.get('inference_graph', graph or 'auto')} graph)"] = row
     rows["transformers + PyTorch (peer)"] = _run(
         [args.peer_python, "-c", _PEER, json.dumps(dict(common, folder=str(minilm_folder())))], "peer")
     (out / "bert_throughput.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
@@ -214,7 +221,8 @@ def main(argv=None) -> None:
         f"padded to their longest review, capped at {args.length} tokens: nearly always full length), "
         f"{args.threads} threads; training = "
         f"mean over {args.steps} steps after {args.warmup} warm-up steps (forward, backward, clipping, "
-        "AdamW); tfsenti inference = the exported SavedModel (tokenization inside the graph), peer inference = "
+        "AdamW); tfsenti inference = the exported SavedModel (tokenization inside the graph; `fused graph` = "
+        "tfsenti/bert/inference_graph.py, `keras graph` = the Keras model), peer inference = "
         "eager PyTorch under no_grad with its fast tokenizer. Peer: torch "
         f"{peer.get('torch', '?')}, transformers 4.57.6 in a separate venv.", "",
         *table, "", *verdicts,
@@ -222,8 +230,9 @@ def main(argv=None) -> None:
     if len(history) > 1:  # CPU timings on a shared VM spread: show every run of this script, not just the last
         lines += ["", f"All {len(history)} runs recorded in benchmarks/out/bert_throughput_history.json "
                   "(ratio to the peer, training / inference):", ""]
-        lines += [f"- {run['when']}: " + "; ".join(f"{name} {r['training']:.2f} / {r['inference']:.2f}"
-                                                 for name, r in run["ratios"].items()) for run in history]
+        lines += [f"- {run['when']}: " + "; ".join(
+            f"{name if 'graph)' in name else name + ' (keras graph)'} {r['training']:.2f} / {r['inference']:.2f}"
+            for name, r in run["ratios"].items()) for run in history]  # runs before the fused graph: keras
     write_bert_block("throughput", "\n".join(lines), path=Path(args.results))
     print("\n".join(lines))
 

@@ -121,3 +121,33 @@ def test_scratch_vocabulary_covers_training_words():
     ids = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)(texts)
     rows = ids.to_list() if hasattr(ids, "to_list") else ids
     assert 1 not in np.concatenate([np.asarray(row) for row in rows])  # no [UNK] for training words
+
+
+def test_mixed_bfloat16_predicts_and_exports_through_the_fused_graph(tmp_path):
+    """mixed_bfloat16 -> `auto` picks the fused graph: its export stores bfloat16 weights, reloads to the same
+    probabilities as in-process prediction, and stays within bfloat16 rounding of the Keras model itself."""
+    import tensorflow as tf
+    from bert_fixtures import write_wordpiece_folder
+    from toy_data import toy_dataset
+
+    from tfsenti import export
+    from tfsenti.recipes.bert import BertRecipe
+
+    folder = write_wordpiece_folder(tmp_path / "tiny", hidden_dim=16)
+    config = build_config("bert", "imdb", overrides=[f"train.pretrained={folder}", *TINY,
+                                                     "params.precision=mixed_bfloat16"])
+    recipe = BertRecipe(config, num_classes=2)
+    recipe.fit(toy_dataset(24, seed=1), toy_dataset(8, seed=2, prefix="val"), log_dir=tmp_path / "run")
+    assert recipe.inference_graph_name() == "fused"
+    model_dir = export.publish(recipe.export, "toy-bf16", root=tmp_path / "saved_models")
+    dtypes = tf.train.load_checkpoint(str(model_dir / "variables" / "variables")).get_variable_to_dtype_map()
+    assert tf.bfloat16 in set(dtypes.values())
+
+    texts = ["a great movie, loved it", "boring awful film", "", "x " * 400]
+    done = subprocess.run([sys.executable, "-c", _RELOADED, str(model_dir), json.dumps(texts)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    fused = recipe.predict_proba(texts)
+    np.testing.assert_allclose(json.loads(done.stdout.strip().splitlines()[-1])["probabilities"], fused, atol=1e-5)
+    keras_graph = recipe._probabilities(recipe._encode(texts), graph="keras")
+    np.testing.assert_allclose(fused, keras_graph, atol=3e-2)

@@ -181,6 +181,7 @@ class UDARecipe(BertRecipe):
                 log_dir=log_dir, log_every=params.log_every, verbose=params.verbose)
         self.fit_result_, self.trainer_ = result, trainer
         self.is_fitted = True
+        self._weights_changed()
         summary = {"rounds_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
                    "steps": total_micro // accumulation, "labeled": len(labeled),
                    "unlabeled_pool": pairs.count if pairs else 0, "unlabeled_batch": unsup_batch,
