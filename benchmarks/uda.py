@@ -8,7 +8,7 @@ supervised arm has `unsup_ratio=0`. Validation picks the kept round; the test sp
 
 Run it under the shared benchmark lock (CPU-heavy):
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data amazon --steps 150 --limit-test 2000
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data imdb --steps 150 --limit-test 2000 \
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data imdb --steps 150 --limit-test 2000 \\
         --sequence-length 128 --unlabeled-limit 30000
 """
 

@@ -6,7 +6,8 @@ fuse MatMul + BiasAdd + GELU; under mixed_bfloat16 the element-wise GELU ops alo
 time on this project's 2-core CPU (profiled). Here the same function runs on [batch * length, hidden] matrices with
 the weights copied once into the compute dtype (query/key/value joined into one matrix, the 1/sqrt(head size)
 folded into the query weights), so each dense layer is one fused oneDNN kernel (AMX on CPUs that have it). Layer
-norm, softmax, pooling and the head run in float32, as Keras mixed precision does for layer norm and the head.
+norm, attention softmax, mean pooling and the head run in float32 (Keras mixed precision does the same for layer
+norm and the head); the [CLS] pooler dense runs in the compute dtype like the other dense layers.
 Batches are trimmed to their longest text before the encoder (padding is masked, so this changes nothing but time).
 
 The weights are a snapshot: build it after training (the `bert` recipe does, lazily, and drops it when it trains).
