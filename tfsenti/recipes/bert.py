@@ -6,7 +6,8 @@ precision, batches grouped by length (less padding), validation accuracy after e
 the best epoch's weights kept, a checkpoint every `checkpoint_every` micro-batches and resume from it, TensorBoard
 scalars (learning rate included). A memory estimate runs first and refuses settings that will not fit.
 Prediction and export under mixed_bfloat16 run the fused inference graph (tfsenti.bert.inference_graph: the same
-function with fused oneDNN dense layers and bfloat16 weights, about 1.4x the Keras model's speed on an AMX CPU).
+function with fused oneDNN dense layers and bfloat16 weights; faster than the Keras model, most of all in batch-1
+latency: benchmarks/bert_throughput.py measures both side by side).
 
 Example:
     python cli.py train --model bert --data imdb --pretrained minilm --set params.sequence_length=256
@@ -204,7 +205,7 @@ class BertRecipe(Recipe):
             return {"token_ids": np.zeros((0, self.params.sequence_length), np.int32), "lengths": np.zeros(0, int)}
         return {"token_ids": np.concatenate(chunks), "lengths": np.concatenate(lengths)}
 
-    def _logits_fn(self, graph: str | None = None):
+    def _probabilities_fn(self, graph: str | None = None):
         """tf.function (token_ids, padding_mask) -> float32 probabilities, by `graph` (`keras` or `fused`; default:
         `inference_graph_name()`)."""
         import tensorflow as tf
@@ -263,7 +264,7 @@ class BertRecipe(Recipe):
         token_ids, lengths = encoded["token_ids"], encoded["lengths"]
         order = np.argsort(-lengths, kind="stable")
         out = np.zeros((len(order), self.num_classes), np.float32)
-        probabilities = self._logits_fn(graph)
+        probabilities = self._probabilities_fn(graph)
         size = self.params.predict_batch_size
         for start in tqdm(range(0, len(order), size), desc="predicting", disable=not progress, unit="batch"):
             rows = order[start:start + size]
