@@ -50,6 +50,7 @@ def main(argv=None) -> None:
 
     from tfsenti.config import build_config
     from tfsenti.pipeline import train
+    from tfsenti.recipes.bert import resolve_inference_graph
 
     data_dir = args.data_dir or shared_data_dir(args.data)
     values = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
@@ -90,7 +91,8 @@ def main(argv=None) -> None:
         f"test {sizes.get('test', '?')} ({'seeded subset' if args.limit_test else 'full test split'}), read once.  ",
         f"Settings: {args.epochs} epoch(s), batch {args.batch_size}, sequence length {args.sequence_length} "
         f"({args.truncation} truncation), AdamW lr {args.learning_rate:g} with linear warm-up/decay, "
-        f"{args.precision}.", "",
+        f"{args.precision}; validation scored by the Keras model, test and export by the "
+        f"{resolve_inference_graph(config.params)} inference graph.", "",
         "| metric | value |", "|---|---|",
         f"| test accuracy | {test['accuracy']:.4f}{target if args.data == 'imdb' else ''} |",
         f"| test macro-F1 | {test['macro_f1']:.4f} |",

@@ -234,10 +234,7 @@ class BertRecipe(Recipe):
 
     def inference_graph_name(self) -> str:
         """`fused` or `keras`: what `predict_proba` and `export` run (params.inference_graph, `auto` resolved)."""
-        choice = self.params.inference_graph
-        if choice == "auto":
-            return "fused" if self.params.precision == "mixed_bfloat16" else "keras"
-        return choice
+        return resolve_inference_graph(self.params)
 
     def fused_graph(self):
         """The trained model as a `FusedBertClassifier` in the compute dtype of params.precision (a snapshot of
@@ -328,6 +325,13 @@ class BertRecipe(Recipe):
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
+def resolve_inference_graph(params) -> str:
+    """params.inference_graph with `auto` resolved: `fused` under mixed_bfloat16, `keras` otherwise."""
+    if params.inference_graph == "auto":
+        return "fused" if params.precision == "mixed_bfloat16" else "keras"
+    return params.inference_graph
+
+
 def build_tokenizer(source, texts: Sequence[str] = (), *, scratch_vocabulary_size: int = 2000):
     """The graph tokenizer of `source`: keras_hub's BertTokenizer (WordPiece) or SentencePieceVocabTokenizer;
     for `scratch`, a WordPiece vocabulary learned from `texts`."""
