@@ -2,13 +2,16 @@
 pooling + dense head) rewritten for speed on CPU, used for prediction and export.
 
 Why: keras_hub's layers run every dense layer as a Tensordot on 3-D tensors, so TensorFlow's oneDNN rewrite cannot
-fuse MatMul + BiasAdd + GELU; under mixed_bfloat16 the element-wise GELU ops alone took about 30% of the inference
-time on this project's 2-core CPU (profiled). Here the same function runs on [batch * length, hidden] matrices with
+fuse MatMul + BiasAdd + GELU; under mixed_bfloat16 the separate element-wise GELU ops were the largest cost after the
+matrix products in a TensorFlow profiler trace. Here the same function runs on [batch * length, hidden] matrices with
 the weights copied once into the compute dtype (query/key/value joined into one matrix, the 1/sqrt(head size)
 folded into the query weights), so each dense layer is one fused oneDNN kernel (AMX on CPUs that have it). Layer
 norm, attention softmax, mean pooling and the head run in float32 (Keras mixed precision does the same for layer
 norm and the head); the [CLS] pooler dense runs in the compute dtype like the other dense layers.
 Batches are trimmed to their longest text before the encoder (padding is masked, so this changes nothing but time).
+
+Sibling: tfsenti.hub.bert_module._Encoder is the same post-layer-norm encoder for hub modules (float32, dropout,
+trainable variables); a fix to one (attention, layer norm, activation) likely belongs in the other too.
 
 The weights are a snapshot: build it after training (the `bert` recipe does, lazily, and drops it when it trains).
 
