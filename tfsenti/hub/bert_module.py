@@ -346,7 +346,8 @@ def build_bert_module(
 
 
 class _Encoder:
-    """BERT's post-layer-norm transformer encoder over tf.Variables (the module's forward pass)."""
+    """BERT's post-layer-norm transformer encoder over tf.Variables (the module's forward pass). Sibling:
+    tfsenti.bert.inference_graph (the bert recipe's fused inference copy); a fix here likely belongs there too."""
 
     def __init__(self, embeddings, layers, checkpoint: BertCheckpoint):
         self.embeddings, self.layers = embeddings, layers
