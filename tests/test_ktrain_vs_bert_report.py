@@ -44,11 +44,11 @@ def test_the_verdict_is_the_mean_gap_over_seeds(tmp_path):
     ktrain_vs_bert.write_section(_args(tmp_path), out, {})
     assert "mean over 1 seed(s) -0.63 points" in _section(tmp_path) and "**missed**" in _section(tmp_path)
 
-    _record(out, "ktrain", 7, 0.8800)
+    _record(out, "ktrain", 7, 0.8801)
     _record(out, "bert", 7, 0.8790)
     ktrain_vs_bert.write_section(_args(tmp_path, seed=7), out, {})
     text = _section(tmp_path)
-    assert "seed 7 +0.10, seed 1234 -0.63" in text
+    assert "seed 7 +0.11, seed 1234 -0.63" in text
     assert "mean over 2 seed(s) -0.26 points" in text and "within 0.5): met" in text
     assert text.count("| ktrain | ") == 2 and text.count("| bert | ") == 2
 
