@@ -166,6 +166,11 @@ def _vectors_only(recipe, data, test_vectors) -> tuple[float, float]:
     return test, accuracy
 
 
+def _transductive(run: dict) -> bool:
+    """Whether this run put the test text into the embedding corpus (never the headline: see _markdown)."""
+    return bool(run["params"].get("transductive_test"))
+
+
 def _dense_as_sparse(x):
     import scipy.sparse as sp
 
@@ -183,9 +188,9 @@ def _markdown(runs: list[dict]) -> str:
         f"Embedding (unless a row's settings say otherwise): word n-grams {params['word_ngrams']}, char n-grams "
         f"{params['char_ngrams']}, n-grams in >= {params['min_count']} documents, alpha {params['alpha']}, "
         f"{params['negatives']} negatives, subsample {params['subsample']}, batch {params['batch_size']}, "
-        f"{params['threads']} threads, init {params['init']}; inference {params['infer_steps']} steps; transductive "
-        f"test text: {params['transductive_test']}; unlabeled text used: "
-        f"{params['use_unlabeled'] and latest['unlabeled'] > 0}.",
+        f"{params['threads']} threads, init {params['init']}; inference {params['infer_steps']} steps; test text in "
+        "the embedding corpus (transductive, the published protocol): only in rows whose settings say "
+        f"`params.transductive_test=true`; unlabeled text used: {params['use_unlabeled'] and latest['unlabeled'] > 0}.",
         "",
         "| run | dim | epochs | settings | fit time (min, cumulative) | embedding epochs of this stage (min) | "
         "validation: ensemble / "
@@ -203,7 +208,14 @@ def _markdown(runs: list[dict]) -> str:
                      f"{row['fit_seconds_cumulative'] / 60:.1f} | {row['embedding_seconds'] / 60:.1f} | "
                      f"{validation} | {ensemble} | {row['test_vectors_only']:.4f} | {row['test_seconds']:.0f} | "
                      f"{row['peak_rss_gib']} |")
-    scored = [item for item in rows if item[2]["validation_ensemble"] is not None]
+    scored = [item for item in rows if item[2]["validation_ensemble"] is not None and not _transductive(item[1])]
+    transductive = [item for item in rows if item[2]["validation_ensemble"] is not None and _transductive(item[1])]
+    if transductive:  # reported beside the published figure, never as the headline
+        number, run, best = max(transductive, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
+        lines += ["", f"Transductive rows (test text, without labels, in the embedding corpus as in the published "
+                      f"93.68%): best on validation is run {number}, dim {best['dim']}, {best['epochs']} epochs: test "
+                      f"{100 * best['test_ensemble']:.2f}% (dv-cosine alone {100 * best['test_vectors_only']:.2f}%). "
+                      "Not eligible for the target below."]
     if scored:
         number, run, best = max(scored, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
         minutes = (best["fit_seconds_cumulative"] + best["test_seconds"]) / 60

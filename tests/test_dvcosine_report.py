@@ -1,0 +1,34 @@
+"""benchmarks/dvcosine.py: a transductive run (test text in the embedding corpus) is reported on its own line and
+never becomes the headline that the leak-free target is judged on."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import dvcosine  # noqa: E402
+
+
+def _run(validation: float, test: float, *, transductive: bool) -> dict:
+    params = {"word_ngrams": [1, 3], "char_ngrams": None, "min_count": 3, "alpha": 6.0, "negatives": 5,
+              "subsample": 0.001, "batch_size": 256, "threads": 2, "init": "svd", "infer_steps": 15,
+              "transductive_test": transductive, "use_unlabeled": True}
+    row = {"epochs": 4, "dim": 100, "fit_seconds_cumulative": 400.0, "embedding_seconds": 260.0,
+           "test_seconds": 70.0, "validation_ensemble": validation, "validation_vectors_only": 0.91,
+           "test_ensemble": test, "test_vectors_only": 0.91, "peak_rss_gib": 8.0}
+    return {"data": "imdb", "train": 22500, "validation": 2500, "test": 25000, "unlabeled": 50000,
+            "load_seconds": 9.0, "params": params, "rows": [row], "date": "2026-11-30", "machine": "test",
+            "overrides": ["params.transductive_test=true"] if transductive else [], "command": "bench"}
+
+
+def test_a_transductive_row_is_never_the_headline():
+    text = dvcosine._markdown([_run(0.928, 0.9288, transductive=False), _run(0.990, 0.9400, transductive=True)])
+    headline = next(line for line in text.splitlines() if line.startswith("Chosen on validation"))
+    assert "run 1" in headline and "92.88%" in headline and "**missed**" in headline
+    side = next(line for line in text.splitlines() if line.startswith("Transductive rows"))
+    assert "run 2" in side and "94.00%" in side
+
+
+def test_without_transductive_rows_there_is_no_transductive_line():
+    text = dvcosine._markdown([_run(0.928, 0.9288, transductive=False)])
+    assert "Transductive rows" not in text
