@@ -53,6 +53,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1234,
                         help="train.seed of both recipes (default 1234, the config default); see above")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
+    parser.add_argument("--note", default=None,
+                        help="a remark kept with this seed's records and printed in its Runs line (e.g. shared cores)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the section from the records in --out (same settings), run nothing")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "ktrain_vs_bert"))
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
     parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
@@ -62,6 +66,9 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if args.worker:
         run_worker(args, out)
+        return
+    if args.render_only:
+        write_section(args, out, {})
         return
 
     cli_args = sys.argv[1:] if argv is None else argv
@@ -120,10 +127,12 @@ def run_worker(args, out: Path) -> None:
     wall = time.perf_counter() - started
     metrics = result.metrics
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    cli_args = [part for part in sys.argv[1:] if part not in ("--worker", recipe)]
+    cli_args = list(sys.argv[1:])
+    at = cli_args.index("--worker")
+    del cli_args[at:at + 2]  # the parent's command line, as the user typed it
     record = {"recipe": recipe, "config": config.to_dict(), "wall_seconds": wall, "peak_rss_mib": peak_mib,
               "metrics": metrics, "run_dir": str(result.run_dir), "model_dir": str(result.model_dir),
-              "date": datetime.date.today().isoformat(), "machine": machine(),
+              "date": datetime.date.today().isoformat(), "machine": machine(), "note": args.note,
               "command": "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/ktrain_vs_bert.py "
                          + shlex.join(cli_args)}
     _record_file(out, recipe, args.seed).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
@@ -156,7 +165,8 @@ def write_section(args, out: Path, errors: dict[str, str]) -> None:
                         f"{record['peak_rss_mib'] / 1024:.2f} | "
                         f"{metrics.get('export', {}).get('max_abs_diff', float('nan')):.1e} |")
             runs_list.append(f"seed {seed}, {recipe}: `{record.get('command', '(command not recorded)')}`, "
-                             f"{record.get('date', '?')}, {record.get('machine', 'same machine')}")
+                             f"{record.get('date', '?')}, {record.get('machine', 'same machine')}"
+                             + (f". Note: {record['note']}" if record.get("note") else ""))
         if all(recipe in runs for recipe in RECIPES):
             gaps[seed] = 100 * (runs["ktrain"]["metrics"]["test"]["accuracy"]
                                 - runs["bert"]["metrics"]["test"]["accuracy"])
