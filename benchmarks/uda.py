@@ -89,6 +89,10 @@ def main(argv=None) -> None:
     parser.add_argument("--extra", nargs="*", default=None, help="settings, e.g. params.confidence_threshold=0.6")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "uda"))
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
+    parser.add_argument("--block", default=None,
+                        help="name of this run's block in the uda section (default: the dataset name); give other "
+                             "budgets their own name, e.g. imdb-300-bf16, and their own --out, so that they sit "
+                             "beside the default block instead of replacing it")
     parser.add_argument("--note", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -102,7 +106,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = out / f"uda_{args.data}.json"
-    settings = {k: v for k, v in vars(args).items() if k not in ("seeds", "arms", "out", "results", "note")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("seeds", "arms", "out", "results", "note", "block")}
     done = json.loads(store.read_text()) if store.is_file() else {}
     if done.get("settings") != settings:
         done = {"settings": settings, "runs": []}
@@ -155,12 +159,15 @@ def main(argv=None) -> None:
             store.write_text(json.dumps(done, indent=2, default=str), encoding="utf-8")
             logging.info("%s seed %d: test accuracy %.4f (train %.0f s)", arm, seed, metrics["accuracy"],
                          train_seconds)
-            write_block(SECTION, args.data, report(args, done, sizes, command), header=HEADER,
+            write_block(SECTION, args.block or args.data, report(args, done, sizes, command), header=HEADER,
                         path=Path(args.results))
             del recipe
             import keras
 
             keras.backend.clear_session()
+    # once more after the loop: a rerun whose runs had all finished earlier still (re)writes its block
+    write_block(SECTION, args.block or args.data, report(args, done, sizes, command), header=HEADER,
+                path=Path(args.results))
     print(report(args, done, sizes, command))
 
 
@@ -170,7 +177,8 @@ def report(args, done: dict, sizes: dict, command: str) -> str:
     runs = done["runs"]
     by_arm = {arm: [r for r in runs if r["arm"] == arm] for arm in ("supervised", "uda")}
     complete = all(len(by_arm[arm]) == len(args.seeds) for arm in args.arms)
-    lines = [f"### {args.data}: UDA vs supervised-only, {2 * args.labeled_per_class} labels, {args.pretrained}", "",
+    lines = [f"### {args.data}: UDA vs supervised-only, {2 * args.labeled_per_class} labels, {args.pretrained}"
+             + (f" ({args.block})" if args.block and args.block != args.data else ""), "",
              f"Date: {datetime.date.today().isoformat()}  ",
              f"Command: `{command}`  ",
              f"Machine: {machine()}  ",
