@@ -111,7 +111,8 @@ def run_worker(args, out: Path) -> None:
     recipe = args.worker
     data_dir = args.data_dir or shared_data_dir(args.data)
     common = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
-              "train.seed": args.seed, "train.epochs": args.epochs, "train.batch_size": args.batch_size, "train.pretrained": args.pretrained}
+              "train.seed": args.seed, "train.epochs": args.epochs, "train.batch_size": args.batch_size,
+              "train.pretrained": args.pretrained}
     if recipe == "ktrain":
         specific = {"params.maxlen": args.sequence_length, "params.learning_rate": args.learning_rate,
                     "params.verbose": 1}
@@ -143,6 +144,8 @@ def write_section(args, out: Path, errors: dict[str, str]) -> None:
     from statistics import mean, stdev
 
     by_seed = _records(out, _current_settings(args))
+    if errors and args.seed not in by_seed:  # every recipe of this seed failed: still show why
+        by_seed = dict(sorted({**by_seed, args.seed: {}}.items()))
     rows = ["| recipe | seed | test accuracy | macro-F1 | ROC-AUC | validation accuracy | train min | "
             "train examples/s | test predict examples/s | whole run min | peak RSS GiB | export max abs diff |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -181,8 +184,9 @@ def write_section(args, out: Path, errors: dict[str, str]) -> None:
                    f"One accuracy on {n_test} test reviews has a standard error of up to {noise:.2f} points.")
     else:
         verdict = "not evaluated (no seed where both recipes finished)"
-    scope = (f"train {sizes.get('train', '?')} / validation {sizes.get('validation', '?')} carved from "
-             f"{'a seeded subset of ' + str(args.limit_train) + ' training reviews' if args.limit_train else 'the full train split'} "
+    source = (f"a seeded subset of {args.limit_train} training reviews" if args.limit_train
+              else "the full train split")
+    scope = (f"train {sizes.get('train', '?')} / validation {sizes.get('validation', '?')} carved from {source} "
              f"(subset and split drawn with the seed); test {sizes.get('test', '?')} "
              f"({'seeded stratified subset' if args.limit_test else 'the full test split, the same for every seed'}), "
              "read once per run")

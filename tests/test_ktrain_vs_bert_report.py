@@ -65,3 +65,15 @@ def test_other_settings_and_unfinished_recipes(tmp_path):
     assert "| bert | 9 | not finished: worker exited with status 1 |" in text
     assert "| 5 |" not in text
     assert "mean over 1 seed(s) -0.63 points" in text
+
+
+def test_a_seed_where_every_recipe_failed_is_still_shown(tmp_path):
+    out = tmp_path / "out"
+    _record(out, "ktrain", 1234, 0.8713)
+    _record(out, "bert", 1234, 0.8776)
+    errors = {"ktrain": "worker exited with status 137", "bert": "worker exited with status 1"}
+    ktrain_vs_bert.write_section(_args(tmp_path, seed=3), out, errors)
+    text = _section(tmp_path)
+    assert "| ktrain | 3 | not finished: worker exited with status 137 |" in text
+    assert "| bert | 3 | not finished: worker exited with status 1 |" in text
+    assert "mean over 1 seed(s) -0.63 points" in text
