@@ -230,8 +230,10 @@ def _markdown(runs: list[dict]) -> str:
     lines += ["", "Runs (fit time of a stage includes re-tokenizing and re-inferring vectors, so the cumulative "
                   "column over-counts; data loading not included):"]
     for number, run in enumerate(runs, 1):
-        lines.append(f"{number}. `{run['command']}`, {run['date']}, data loading {run['load_seconds']} s; "
-                     f"{run['machine']}.")
+        loading = f"data loading {run['load_seconds']} s" if run.get("load_seconds") is not None else (
+            "data loading not recorded")
+        lines.append(f"{number}. `{run['command']}`, {run['date']}, {loading}; {run['machine']}."
+                     + (f" {run['note']}" if run.get("note") else ""))
     return "\n".join(lines)
 
 
