@@ -217,9 +217,28 @@ def report(args, done: dict, sizes: dict, command: str) -> str:
         verdict = "met" if gap >= 5 else "**missed**"
         lines += ["", f"UDA - supervised: {gap:+.1f} points (target >= +5 points: {verdict})"
                   + ("" if complete else " — partial: not every seed has finished") + "."]
+        lines += paired_differences(runs)
     if args.note:
         lines += ["", args.note]
     return "\n".join(lines)
+
+
+def paired_differences(runs: list[dict]) -> list[str]:
+    """The per-seed gaps (both arms of a seed share its labeled and validation subsets), as report lines.
+
+    Example:
+        >>> paired_differences([{"arm": "supervised", "seed": 1, "test_accuracy": 0.6},
+        ...                     {"arm": "uda", "seed": 1, "test_accuracy": 0.7}])[1]
+        'Per seed (UDA - supervised, same labeled subset): seed 1 +10.0; UDA ahead in 1 of 1 seeds.'
+    """
+    accuracy = {(r["arm"], r["seed"]): r["test_accuracy"] for r in runs}
+    seeds = sorted(seed for arm, seed in accuracy if arm == "uda" and ("supervised", seed) in accuracy)
+    if not seeds:
+        return []
+    gaps = [100 * (accuracy["uda", seed] - accuracy["supervised", seed]) for seed in seeds]
+    listed = ", ".join(f"seed {seed} {gap:+.1f}" for seed, gap in zip(seeds, gaps))
+    return ["", f"Per seed (UDA - supervised, same labeled subset): {listed}; UDA ahead in "
+                f"{sum(gap > 0 for gap in gaps)} of {len(gaps)} seeds."]
 
 
 if __name__ == "__main__":
