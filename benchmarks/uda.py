@@ -127,6 +127,8 @@ def main(argv=None) -> None:
         config_file = REPO / "configs" / args.data / "uda.yaml"
         return build_config("uda", args.data, config_file=config_file, values=values, overrides=args.extra or [])
 
+    params = config_for(args.seeds[0], "uda").params  # what the Settings line of the report describes
+
     # -- data once, with the base seed (validation split and test sample fixed across seeds and arms)
     started = time.perf_counter()
     data = prepare_data(config_for(args.seeds[0], "uda"), with_unlabeled=True, progress=False)
@@ -159,19 +161,20 @@ def main(argv=None) -> None:
             store.write_text(json.dumps(done, indent=2, default=str), encoding="utf-8")
             logging.info("%s seed %d: test accuracy %.4f (train %.0f s)", arm, seed, metrics["accuracy"],
                          train_seconds)
-            write_block(SECTION, args.block or args.data, report(args, done, sizes, command), header=HEADER,
+            write_block(SECTION, args.block or args.data, report(args, done, sizes, command, params), header=HEADER,
                         path=Path(args.results))
             del recipe
             import keras
 
             keras.backend.clear_session()
     # once more after the loop: a rerun whose runs had all finished earlier still (re)writes its block
-    write_block(SECTION, args.block or args.data, report(args, done, sizes, command), header=HEADER,
+    write_block(SECTION, args.block or args.data, report(args, done, sizes, command, params), header=HEADER,
                 path=Path(args.results))
-    print(report(args, done, sizes, command))
+    print(report(args, done, sizes, command, params))
 
 
-def report(args, done: dict, sizes: dict, command: str) -> str:
+def report(args, done: dict, sizes: dict, command: str, params) -> str:
+    """The block's markdown; `params` are the UDA arm's recipe params (config file + this command's values)."""
     import numpy as np
 
     runs = done["runs"]
@@ -191,9 +194,14 @@ def report(args, done: dict, sizes: dict, command: str) -> str:
              f"{' (first ' + str(args.unlabeled_limit) + ')' if args.unlabeled_limit else ''}.  ",
              f"Settings: {args.labeled_per_class} labeled per class (seeded per run), {args.steps} steps, labeled "
              f"batch {args.batch_size}, UDA unsup_ratio {args.unsup_ratio} ({args.unsup_ratio * args.batch_size} "
-             f"unlabeled + as many augmented per step), augmentation {args.augmentation}-0.3, TSA {args.tsa}, "
-             f"softmax temperature 0.85, no confidence mask, uda_coeff 1, AdamW lr {args.learning_rate:g} linear "
-             f"warm-up 10%/decay, sequence length {args.sequence_length}, {args.pooling} pooling, {args.precision}, "
+             f"unlabeled + as many augmented per step), augmentation {params.augmentation}-"
+             f"{params.augmentation_probability:g}, TSA {params.tsa}, softmax temperature "
+             f"{params.softmax_temperature:g}, "
+             + (f"confidence mask {params.confidence_threshold:g}" if params.confidence_threshold > 0 else
+                "no confidence mask")
+             + f", uda_coeff {params.uda_coeff:g}, AdamW lr {params.learning_rate:g} {params.schedule} warm-up "
+             f"{100 * params.warmup_fraction:g}%/decay, sequence length {params.sequence_length} "
+             f"({params.truncation} truncation), {params.pooling} pooling, {params.precision}, "
              f"best of {args.rounds} validation rounds kept."
              + (f" Extra: {' '.join(args.extra)}." if args.extra else ""), "",
              "| arm | seed | test accuracy | test macro-F1 | best validation acc. | train min | test min | "

@@ -24,3 +24,21 @@ def test_a_seed_missing_one_arm_is_left_out():
     assert uda.paired_differences(runs)[1] == ("Per seed (UDA - supervised, same labeled subset): seed 1 +10.0; "
                                                "UDA ahead in 1 of 1 seeds.")
     assert uda.paired_differences([_run("uda", 1, 0.70)]) == []
+
+
+def test_settings_line_describes_the_recipe_config_not_fixed_text():
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(data="imdb", labeled_per_class=10, pretrained="minilm", block=None, limit_train=None,
+                           validation_limit=300, limit_test=1000, unlabeled_limit=None, steps=50, batch_size=8,
+                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1], arms=["uda"])
+    params = SimpleNamespace(augmentation="uniform", augmentation_probability=0.2, tsa="exp", softmax_temperature=0.4,
+                             confidence_threshold=0.8, uda_coeff=2.0, learning_rate=3e-5, schedule="linear",
+                             warmup_fraction=0.1, sequence_length=256, truncation="head_tail", pooling="cls",
+                             precision="float32")
+    sizes = {"train": 100, "validation": 10, "test": 20, "unsup": 0}
+    settings = next(line for line in uda.report(args, {"runs": []}, sizes, "cmd", params).splitlines()
+                    if line.startswith("Settings:"))
+    for expected in ("augmentation uniform-0.2", "TSA exp", "softmax temperature 0.4", "confidence mask 0.8",
+                     "uda_coeff 2", "lr 3e-05", "sequence length 256 (head_tail truncation)", "cls pooling"):
+        assert expected in settings
