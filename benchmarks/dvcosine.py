@@ -213,7 +213,8 @@ def _markdown(runs: list[dict]) -> str:
     if transductive:  # reported beside the published figure, never as the headline
         number, run, best = max(transductive, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
         lines += ["", f"Transductive rows (test text, without labels, in the embedding corpus as for the published "
-                      f"93.68%, whose test vectors were also trained jointly; here they are still inferred): best on validation is run {number}, dim {best['dim']}, {best['epochs']} epochs: test "
+                      "93.68%, whose test vectors were also trained jointly; here they are still inferred): best "
+                      f"on validation is run {number}, dim {best['dim']}, {best['epochs']} epochs: test "
                       f"{100 * best['test_ensemble']:.2f}% (dv-cosine alone {100 * best['test_vectors_only']:.2f}%). "
                       "Not eligible for the target below."]
     if scored:

@@ -127,11 +127,11 @@ def main(argv=None) -> None:
         config_file = REPO / "configs" / args.data / "uda.yaml"
         return build_config("uda", args.data, config_file=config_file, values=values, overrides=args.extra or [])
 
-    params = config_for(args.seeds[0], "uda").params  # what the Settings line of the report describes
-
     # -- data once, with the base seed (validation split and test sample fixed across seeds and arms)
+    base_config = config_for(args.seeds[0], "uda")
+    params = base_config.params  # what the Settings line of the report describes
     started = time.perf_counter()
-    data = prepare_data(config_for(args.seeds[0], "uda"), with_unlabeled=True, progress=False)
+    data = prepare_data(base_config, with_unlabeled=True, progress=False)
     load_seconds = time.perf_counter() - started
     logging.info("data: train %d, validation %d, test %d, unlabeled split %s (%.0f s)", len(data.train),
                  len(data.validation), len(data.test), len(data.unlabeled) if data.unlabeled is not None else 0,
