@@ -265,3 +265,26 @@ def test_params_are_validated():
         build_config("dvcosine", "imdb", overrides=["params.features=both"])
     with pytest.raises(ConfigError, match="vector_scale"):
         build_config("dvcosine", "imdb", overrides=["params.vector_scale=0"])
+
+
+def test_refit_on_validation_learns_from_the_validation_labels():
+    from tfsenti.data.dataset import TextDataset
+    from toy_data import toy_dataset
+
+    train = toy_dataset(60, seed=1)
+    # words that only validation reviews contain: NB-BON features only after the refit
+    base = toy_dataset(20, seed=2, prefix="val")
+    marked = [f"{text} {'marvellous' if y else 'dismal'}" for text, y in zip(base.texts, base.labels)]
+    validation = TextDataset(marked, base.labels, base.ids)
+    probes = ["marvellous", "dismal"]
+    plain = _recipe(["params.vector_scale_grid=[1.0, 4.0]"])
+    plain_metrics = plain.fit(train, validation)
+    assert "marvellous" not in plain.vocabulary_
+    assert np.allclose(*plain.predict_proba(probes))  # neither word is known: the same prediction
+    refit = _recipe(["params.vector_scale_grid=[1.0, 4.0]", "params.refit_on_validation=true"])
+    refit_metrics = refit.fit(train, validation)
+    positive, negative = refit.predict_proba(probes)[:, 1]
+    assert positive > negative
+    # validation accuracy is the chosen model's score before it saw the validation labels
+    assert refit_metrics["validation_accuracy"] == plain_metrics["validation_accuracy"]  # 1 thread: deterministic
+    assert (refit.C_, refit.vector_scale_) == (plain.C_, plain.vector_scale_)

@@ -10,7 +10,8 @@
 3. NB-BON features (binary n-grams scaled by naive-Bayes log-count ratios, `tfsenti.recipes.nbbon`) and the
    document vectors are joined BY DOCUMENT ID (`tfsenti.embeddings.alignment`), and one L2 logistic regression is
    trained on [NB-BON ; vector_scale * vector] (`features: ensemble`) or on the vector alone (`features: vectors`).
-   C and vector_scale are chosen on the validation split.
+   C and vector_scale are chosen on the validation split; `refit_on_validation` then trains the chosen model again
+   on train + validation (NB-BON columns and ratios included), as `nbbon` can.
 
 The export runs the analyzer, both vocabulary lookups, the vector inference (a fixed number of gradient steps) and
 the linear model inside the TensorFlow graph; `predict_proba` uses the same inference module, so both agree.
@@ -100,6 +101,7 @@ class DVCosineParams:
     C_grid: tuple[float, ...] = ()
     vector_scale: float = 1.0
     vector_scale_grid: tuple[float, ...] = ()
+    refit_on_validation: bool = False
     max_iter: int = 200
     tol: float = 1e-5
     n_jobs: int | None = None
@@ -211,10 +213,9 @@ class DVCosineRecipe(Recipe):
         nb_table = DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, nb_columns))
 
         y_train = np.asarray(train.labels)
-        targets = [y_train == 1] if self.num_classes == 2 else [y_train == k for k in range(self.num_classes)]
         nb_train, vectors_train = join_by_id(train_keys, nb_table, labeled_vectors)
-        ratios = np.stack([nb_ratio(nb_train, t, params.nb_alpha) for t in targets], axis=1) if len(
-            nb_columns) else np.zeros((0, len(targets)))
+        targets = _targets(y_train, self.num_classes)
+        ratios = _nb_ratios(nb_train, targets, params.nb_alpha)
         grid = [(c, s) for c in (sorted(set(params.C_grid)) or [params.C])
                 for s in (sorted(set(params.vector_scale_grid)) or [params.vector_scale])]
         if validation is None or len(grid) == 1:
@@ -230,6 +231,21 @@ class DVCosineRecipe(Recipe):
                 if best is None or accuracy > best[0]:
                     best = (accuracy, (c, scale), model)
             _, chosen, model = best
+        if validation is not None:  # before any refit: the score of a model that has not seen these labels
+            proba = model.probabilities(*join_by_id(validation_keys, nb_table, labeled_vectors))
+            metrics["validation_accuracy"] = float((proba.argmax(1) == validation.labels).mean())
+        if params.refit_on_validation and validation is not None:
+            # the chosen (C, scale) trained again on train + validation: NB-BON columns and ratios from both
+            all_keys = train_keys + validation_keys
+            all_df = np.bincount(matrix[labeled_rows].indices, minlength=matrix.shape[1])
+            nb_columns = np.flatnonzero(all_df >= params.min_df) if params.features == "ensemble" else nb_columns
+            nb_table = DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, nb_columns))
+            nb_all, vectors_all = join_by_id(all_keys, nb_table, labeled_vectors)
+            targets = _targets(np.concatenate([y_train, np.asarray(validation.labels)]), self.num_classes)
+            model = _train_linear(nb_all, vectors_all, _nb_ratios(nb_all, targets, params.nb_alpha), targets,
+                                  *chosen, params)
+            log.info("dv-cosine: C %g, vector scale %g refit on train + validation (%d documents)", *chosen,
+                     len(all_keys))
         self.nb_coef_, self.vector_coef_, self.intercept_ = model.nb_coef, model.vector_coef, model.intercept
         self.C_, self.vector_scale_ = chosen
 
@@ -239,9 +255,6 @@ class DVCosineRecipe(Recipe):
         self.embedding_row_ = _position_map(union, embedding_columns)
         self.nb_column_ = _position_map(union, nb_columns)
         self.is_fitted = True
-        if validation is not None:
-            proba = model.probabilities(*join_by_id(validation_keys, nb_table, labeled_vectors))
-            metrics["validation_accuracy"] = float((proba.argmax(1) == validation.labels).mean())
         metrics.update(C=float(self.C_), vector_scale=float(self.vector_scale_), num_nb_features=float(len(nb_columns)),
                        num_embedding_ngrams=float(len(embedding_columns)), fit_seconds=time.perf_counter() - started)
         return metrics
@@ -369,6 +382,18 @@ class _LinearModel:
         logits = (nb.astype(np.float64) @ self.nb_coef.astype(np.float64)
                   + vectors.astype(np.float64) @ self.vector_coef.astype(np.float64) + self.intercept)
         return _probabilities(logits)
+
+
+def _targets(labels: np.ndarray, num_classes: int) -> list[np.ndarray]:
+    """Boolean targets of the one-vs-rest regressions: one (label == 1) when binary, else one per class."""
+    return [labels == 1] if num_classes == 2 else [labels == k for k in range(num_classes)]
+
+
+def _nb_ratios(nb: sp.csr_matrix, targets, nb_alpha: float) -> np.ndarray:
+    """(NB columns, len(targets)) naive-Bayes log-count ratios of each target (empty without NB-BON columns)."""
+    if not nb.shape[1]:
+        return np.zeros((0, len(targets)))
+    return np.stack([nb_ratio(nb, t, nb_alpha) for t in targets], axis=1)
 
 
 def _train_linear(nb: sp.csr_matrix, vectors: np.ndarray, ratios: np.ndarray, targets, C: float, scale: float,
