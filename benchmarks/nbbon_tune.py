@@ -79,7 +79,8 @@ def write(out: Path, data: str, params, n_train: int, n_validation: int, rows: l
     lines = [marker, f"## {data}: validation accuracy (train {n_train}, validation {n_validation}; test not read)", "",
              f"Date: {datetime.date.today().isoformat()}  ", f"Command: `{command}`  ",
              f"Analyzer: word={params.word_ngrams} char={params.char_ngrams}", "",
-             "| min_df | alpha | interpolation | tol | C | features | validation accuracy |", "|---|---|---|---|---|---|---|"]
+             "| min_df | alpha | interpolation | tol | C | features | validation accuracy |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         mark = " **(best)**" if row["validation_accuracy"] == best else ""
         lines.append(f"| {row['min_df']} | {row['alpha']:g} | {row['interpolation']} | {row['tol']:g} | {row['C']:g} "

@@ -165,7 +165,8 @@ def write_results(rows: list[dict], out: Path, command: str, note: str = "") -> 
             f"| {load[0]:.1f} / {load[1]:.1f} "
             f"| {row['num_features']:,} | {row['settings']} |")
     verdicts = ["| dataset | accuracy tfsenti (target) | wall time tfsenti / peer | CPU time tfsenti / peer "
-                "| peak RSS tfsenti / peer (main) | all met (accuracy, wall time, memory) |", "|---|---|---|---|---|---|"]
+                "| peak RSS tfsenti / peer (main) | all met (accuracy, wall time, memory) |",
+                "|---|---|---|---|---|---|"]
     for name in dict.fromkeys(row["dataset"] for row in rows):
         sides = {row["side"]: row for row in rows if row["dataset"] == name}
         if set(sides) != {"tfsenti", "sklearn"}:
@@ -178,8 +179,9 @@ def write_results(rows: list[dict], out: Path, command: str, note: str = "") -> 
         cpu_ratio = ours.get("cpu_seconds", float("nan")) / peer.get("cpu_seconds", float("nan"))
         accuracy_met = target is None or ours["accuracy"] >= target
         met = accuracy_met and time_ratio <= 1.0 and memory_ratio <= 1.0
+        target_text = f">= {100 * target:.1f}%" if target else "none"
         verdicts.append(
-            f"| {name} | {100 * ours['accuracy']:.2f}% ({'>= ' + format(100 * target, '.1f') + '%' if target else 'none'}"
+            f"| {name} | {100 * ours['accuracy']:.2f}% ({target_text}"
             f"{'' if accuracy_met else ', **missed**'}) | {time_ratio:.2f} | {cpu_ratio:.2f} | {memory_ratio:.2f} "
             f"| {'yes' if met else '**no**'} |")
     section = "\n".join([

@@ -75,7 +75,8 @@ def log_evaluation(
             rows = ["| true | predicted | confidence | text |", "|---|---|---|---|"]
             for text, true, predicted, confidence in examples:
                 shown = text[:300].replace("|", "\\|").replace("\n", " ")
-                rows.append(f"| {_name(class_names, true)} | {_name(class_names, predicted)} | {confidence:.3f} | {shown} |")
+                rows.append(f"| {_name(class_names, true)} | {_name(class_names, predicted)} "
+                            f"| {confidence:.3f} | {shown} |")
             tf.summary.text(f"{split}/misclassified", "\n".join(rows), step=step)
     writer.flush()
     writer.close()

@@ -119,7 +119,8 @@ class FusedBertClassifier(tf.Module):
 
         x = (tf.gather(self.token_embedding, token_ids) + self.position_embedding[None, :length]
              + self.segment_embedding)
-        x = self._norm(tf.reshape(x, [-1, hidden]), *self.embedding_norm, self.embedding_epsilon)  # [batch * length, hidden]
+        # [batch * length, hidden]
+        x = self._norm(tf.reshape(x, [-1, hidden]), *self.embedding_norm, self.embedding_epsilon)
         attention_bias = (1.0 - mask[:, None, None, :]) * -1e9
         for w, epsilon, activation in zip(self.layers, self.epsilons, self.activations):
             qkv = tf.nn.bias_add(tf.matmul(x, w["qkv_kernel"]), w["qkv_bias"])
