@@ -180,7 +180,8 @@ def _dense_as_sparse(x):
 def _markdown(runs: list[dict]) -> str:
     """One table over every stage of every run (sorted by dim, then epochs), and the row validation picks."""
     latest = runs[-1]
-    params = latest["params"]
+    # the shared settings line describes a run of the config as it is (a run with overrides has them in its row)
+    params = next((run for run in runs if not run.get("overrides")), runs[0])["params"]
     lines = [
         f"### {latest['data']}: train {latest['train']}, validation {latest['validation']}, test {latest['test']}, "
         f"unlabeled {latest['unlabeled']}",

@@ -32,3 +32,13 @@ def test_a_transductive_row_is_never_the_headline():
 def test_without_transductive_rows_there_is_no_transductive_line():
     text = dvcosine._markdown([_run(0.928, 0.9288, transductive=False)])
     assert "Transductive rows" not in text
+
+
+def test_the_shared_settings_line_describes_a_run_without_overrides():
+    base = _run(0.92, 0.92, transductive=False)
+    tuned = _run(0.93, 0.93, transductive=False)
+    tuned["params"] = {**tuned["params"], "infer_steps": 40}
+    tuned["overrides"] = ["params.infer_steps=40"]
+    text = dvcosine._markdown([base, tuned])  # the run with an override is the latest
+    assert "inference 15 steps" in text and "inference 40 steps" not in text.split("| run |")[0]
+    assert "`params.infer_steps=40`" in text  # the override is in its own row
