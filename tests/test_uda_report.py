@@ -42,3 +42,44 @@ def test_settings_line_describes_the_recipe_config_not_fixed_text():
     for expected in ("augmentation uniform-0.2", "TSA exp", "softmax temperature 0.4", "confidence mask 0.8",
                      "uda_coeff 2", "lr 3e-05", "sequence length 256 (head_tail truncation)", "cls pooling"):
         assert expected in settings
+
+
+def _variant_run(seed, variant, validation, accuracy):
+    run = {"arm": "uda", "seed": seed, "test_accuracy": accuracy, "test_macro_f1": accuracy, "train_seconds": 60.0,
+           "test_seconds": 6.0, "peak_rss_gib": 1.0, "fit": {"best_validation_accuracy": validation}}
+    if variant != "base":  # runs stored before --uda-variants existed have no variant: they are `base`
+        run["variant"] = variant
+    return run
+
+
+def test_each_seed_keeps_the_variant_best_on_validation_not_on_test():
+    mask = "params.confidence_threshold=0.7"
+    runs = [_variant_run(1, "base", 0.60, 0.90), _variant_run(1, mask, 0.70, 0.50),
+            _variant_run(2, mask, 0.80, 0.70), _variant_run(2, "base", 0.80, 0.60)]
+    kept = uda.kept_uda_runs(runs, ["base", mask])
+    assert [(run["seed"], run.get("variant", "base")) for run in kept] == [(1, mask), (2, "base")]  # tie: base
+
+
+def test_report_compares_supervised_with_the_kept_variant_of_each_seed():
+    from types import SimpleNamespace
+
+    mask = "params.confidence_threshold=0.7"
+    supervised = [dict(_variant_run(seed, "base", 0.6, 0.60), arm="supervised") for seed in (1, 2)]
+    runs = supervised + [_variant_run(1, "base", 0.60, 0.70), _variant_run(1, mask, 0.65, 0.62),
+                         _variant_run(2, "base", 0.70, 0.72), _variant_run(2, mask, 0.60, 0.90),
+                         _variant_run(2, "params.confidence_threshold=0.9", 0.99, 0.99)]  # not in this grid
+    args = SimpleNamespace(data="imdb", labeled_per_class=10, pretrained="minilm", block=None, limit_train=None,
+                           validation_limit=300, limit_test=1000, unlabeled_limit=None, steps=50, batch_size=8,
+                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1, 2], arms=["supervised", "uda"],
+                           uda_variants=["base", mask])
+    params = SimpleNamespace(augmentation="tf_idf", augmentation_probability=0.3, tsa="linear",
+                             softmax_temperature=0.85, confidence_threshold=-1.0, uda_coeff=1.0, learning_rate=5e-5,
+                             schedule="linear", warmup_fraction=0.1, sequence_length=128, truncation="head_tail",
+                             pooling="mean", precision="float32")
+    sizes = {"train": 100, "validation": 10, "test": 20, "unsup": 0}
+    text = uda.report(args, {"runs": runs}, sizes, "cmd", params)
+    assert "UDA - supervised: +7.0 points" in text  # kept: seed 1 mask 0.62, seed 2 base 0.72
+    assert "| uda `params.confidence_threshold=0.7` (kept) | 1 |" in text
+    assert "| uda `base` (kept) | 2 |" in text
+    assert "0.9900" not in text and "partial" not in text
+    assert "| uda `base` alone | 2 | 0.7100 |" in text
