@@ -206,11 +206,8 @@ class DVCosineRecipe(Recipe):
         # ---- NB-BON features on the labeled rows (columns and ratios from train rows only)
         train_keys = [corpus.keys[i] for i in corpus.rows("train")]
         validation_keys = [corpus.keys[i] for i in corpus.rows("validation")]
-        train_df = np.bincount(matrix[corpus.rows("train")].indices, minlength=matrix.shape[1])
-        nb_columns = np.flatnonzero(train_df >= params.min_df) if params.features == "ensemble" else np.zeros(
-            0, np.int64)
         labeled_rows = corpus.rows("train", "validation")
-        nb_table = DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, nb_columns))
+        nb_columns, nb_table = _nb_features(matrix, corpus, corpus.rows("train"), labeled_rows, params)
 
         y_train = np.asarray(train.labels)
         nb_train, vectors_train = join_by_id(train_keys, nb_table, labeled_vectors)
@@ -237,9 +234,7 @@ class DVCosineRecipe(Recipe):
         if params.refit_on_validation and validation is not None:
             # the chosen (C, scale) trained again on train + validation: NB-BON columns and ratios from both
             all_keys = train_keys + validation_keys
-            all_df = np.bincount(matrix[labeled_rows].indices, minlength=matrix.shape[1])
-            nb_columns = np.flatnonzero(all_df >= params.min_df) if params.features == "ensemble" else nb_columns
-            nb_table = DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, nb_columns))
+            nb_columns, nb_table = _nb_features(matrix, corpus, labeled_rows, labeled_rows, params)
             nb_all, vectors_all = join_by_id(all_keys, nb_table, labeled_vectors)
             targets = _targets(np.concatenate([y_train, np.asarray(validation.labels)]), self.num_classes)
             model = _train_linear(nb_all, vectors_all, _nb_ratios(nb_all, targets, params.nb_alpha), targets,
@@ -382,6 +377,18 @@ class _LinearModel:
         logits = (nb.astype(np.float64) @ self.nb_coef.astype(np.float64)
                   + vectors.astype(np.float64) @ self.vector_coef.astype(np.float64) + self.intercept)
         return _probabilities(logits)
+
+
+def _nb_features(matrix: sp.csr_matrix, corpus: _Corpus, count_rows: list[int], labeled_rows: list[int],
+                 params: DVCosineParams) -> tuple[np.ndarray, DocumentTable]:
+    """NB-BON columns (n-grams in >= min_df of the `count_rows` documents; none unless `features: ensemble`) and
+    the binary features of the `labeled_rows` documents on them, by document id."""
+    if params.features == "ensemble":
+        df = np.bincount(matrix[count_rows].indices, minlength=matrix.shape[1])
+        columns = np.flatnonzero(df >= params.min_df)
+    else:
+        columns = np.zeros(0, np.int64)
+    return columns, DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, columns))
 
 
 def _targets(labels: np.ndarray, num_classes: int) -> list[np.ndarray]:
