@@ -132,6 +132,27 @@ def test_inferred_vectors_of_new_documents_land_near_their_topic():
     np.testing.assert_array_equal(empty, np.zeros((2, 16), np.float32))
 
 
+def test_inference_batches_bound_the_pairs_and_never_change_the_vectors():
+    pytest.importorskip("tensorflow")
+    from tfsenti.embeddings.inference import DocumentInference, infer_csr, pair_batches
+
+    lengths = np.random.default_rng(3).integers(0, 40, size=200)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    batches = pair_batches(indptr, max_documents=16, max_pairs=100)
+    assert [start for start, _ in batches] == [0] + [end for _, end in batches[:-1]] and batches[-1][1] == 200
+    for start, end in batches:
+        assert end - start <= 16
+        assert indptr[end] - indptr[start] <= 100 or end - start == 1
+
+    presence, _ = _topic_corpus()
+    trainer = CosineEmbeddingTrainer(_small_settings(epochs=3)).fit(presence, progress=False)
+    module = DocumentInference(trainer.ngram_vectors_, pair_weights=trainer.keep_probability_,
+                               noise_counts=np.bincount(presence.indices, minlength=36), noise_size=36, steps=10)
+    whole = infer_csr(module, presence)
+    one_pair_budget = infer_csr(module, presence, max_pair_values=16)  # dim 16: one document per batch
+    np.testing.assert_allclose(one_pair_budget, whole, atol=1e-6)
+
+
 def test_interrupted_training_resumes_from_its_last_epoch(tmp_path):
     presence, _ = _topic_corpus()
     straight = CosineEmbeddingTrainer(_small_settings(epochs=4)).fit(presence, progress=False)

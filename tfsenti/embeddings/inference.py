@@ -95,8 +95,15 @@ def DocumentInference(ngram_vectors, *, pair_weights, noise_counts, noise_size: 
                            learning_rate=learning_rate)
 
 
-def infer_csr(module, presence, *, batch_size: int = 2000, progress: bool = False) -> np.ndarray:
-    """Run `module` over the rows of a (documents, n-grams) CSR matrix in batches -> (rows, D) float32."""
+def infer_csr(module, presence, *, batch_size: int = 2000, max_pair_values: int | None = 2**25,
+              progress: bool = False) -> np.ndarray:
+    """Run `module` over the rows of a (documents, n-grams) CSR matrix in batches -> (rows, D) float32.
+
+    A batch holds at most `batch_size` documents and at most `max_pair_values / D` (document, n-gram) pairs (at
+    least one document; None: no pair limit), since inference keeps a few (pairs, D) float32 buffers: 128 MiB each
+    by default, whatever the dimension and the length of the documents. Each document's vector depends on its own
+    n-grams only, so the batching changes the memory, never the vectors.
+    """
     import sys
 
     import tensorflow as tf
@@ -104,13 +111,33 @@ def infer_csr(module, presence, *, batch_size: int = 2000, progress: bool = Fals
 
     presence = presence.tocsr()
     presence.sort_indices()
-    out = np.zeros((presence.shape[0], int(module.ngram_vectors.shape[1])), np.float32)
+    dim = int(module.ngram_vectors.shape[1])
+    out = np.zeros((presence.shape[0], dim), np.float32)
     with tqdm(total=presence.shape[0], unit="doc", desc="dv-cosine inference", disable=not progress,
               file=sys.stderr) as bar:
-        for start in range(0, presence.shape[0], batch_size):
-            block = presence[start:start + batch_size]
+        max_pairs = presence.nnz if max_pair_values is None else max(max_pair_values // dim, 1)
+        for start, end in pair_batches(presence.indptr, batch_size, max_pairs):
+            block = presence[start:end]
             rows = np.repeat(np.arange(block.shape[0], dtype=np.int64), np.diff(block.indptr))
-            out[start:start + block.shape[0]] = module(tf.constant(rows), tf.constant(block.indices, tf.int64),
-                                                       tf.constant(block.shape[0], tf.int64)).numpy()
+            out[start:end] = module(tf.constant(rows), tf.constant(block.indices, tf.int64),
+                                    tf.constant(block.shape[0], tf.int64)).numpy()
             bar.update(block.shape[0])
     return out
+
+
+def pair_batches(indptr: np.ndarray, max_documents: int, max_pairs: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges [start, end) of a CSR matrix with at most `max_documents` rows and at most
+    `max_pairs` stored entries each; a single row with more entries gets a range of its own.
+
+    Example:
+        >>> pair_batches(np.array([0, 3, 5, 9, 10]), max_documents=3, max_pairs=5)  # rows of 3, 2, 4, 1 pairs
+        [(0, 2), (2, 4)]
+    """
+    indptr = np.asarray(indptr, dtype=np.int64)
+    n_rows, batches, start = len(indptr) - 1, [], 0
+    while start < n_rows:
+        fits = int(np.searchsorted(indptr, indptr[start] + max_pairs, side="right")) - 1  # rows within the budget
+        end = max(start + 1, min(start + max_documents, fits, n_rows))
+        batches.append((start, end))
+        start = end
+    return batches
