@@ -309,3 +309,26 @@ def test_refit_on_validation_learns_from_the_validation_labels():
     # validation accuracy is the chosen model's score before it saw the validation labels
     assert refit_metrics["validation_accuracy"] == plain_metrics["validation_accuracy"]  # 1 thread: deterministic
     assert (refit.C_, refit.vector_scale_) == (plain.C_, plain.vector_scale_)
+
+
+def test_spectral_start_matches_the_exact_truncated_svd():
+    from tfsenti.embeddings.trainer import spectral_start
+
+    rng = np.random.default_rng(5)
+    topics = rng.integers(0, 6, size=400)  # six topics, 60 n-grams each, 12 per document: a clear spectral gap
+    # ... plus 3 n-grams in every document (idf 0: without the idf weighting they would dominate)
+    rows = [np.concatenate([topic * 60 + rng.choice(60, 12, replace=False), [360, 361, 362]]) for topic in topics]
+    presence = sp.csr_matrix((np.ones(400 * 15, np.float32), np.concatenate(rows), np.arange(0, 400 * 15 + 1, 15)),
+                             shape=(400, 363))
+    docs, ngrams = spectral_start(presence, 6, np.random.default_rng(0), power_iterations=8)  # converged
+
+    idf = np.log(401.0 / (1.0 + np.bincount(presence.indices, minlength=363)))
+    weighted = presence.toarray() * idf
+    weighted /= np.linalg.norm(weighted, axis=1, keepdims=True)
+    u, s, vt = np.linalg.svd(weighted, full_matrices=False)
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    exact_docs, exact_ngrams = unit(u[:, :6] * np.sqrt(s[:6])), unit(vt[:6, :360].T * np.sqrt(s[:6]))
+    # the same vectors up to the sign of each singular direction: compare the cosine matrices
+    np.testing.assert_allclose(docs @ docs.T, exact_docs @ exact_docs.T, atol=1e-3)
+    topical = ngrams[:360]  # the idf-0 n-grams are zero rows of the SVD: they get random unit vectors
+    np.testing.assert_allclose(topical @ topical.T, exact_ngrams @ exact_ngrams.T, atol=1e-3)

@@ -323,11 +323,13 @@ def _sphere_adagrad(table: np.ndarray, accumulator: np.ndarray, rows: np.ndarray
 
 
 def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, *, oversample: int = 10,
-                   power_iterations: int = 2) -> tuple[np.ndarray, np.ndarray]:
+                   power_iterations: int = 2, chunk_rows: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
     """Unit document and n-gram vectors from a randomized truncated SVD of the idf-weighted presence matrix.
 
     A warm start (Halko et al. 2011): documents that share n-grams start close, so the cosine objective needs far
-    fewer epochs than from random vectors. Rows that the SVD leaves at zero get random unit vectors.
+    fewer epochs than from random vectors. Rows that the SVD leaves at zero get random unit vectors. Memory: at most
+    two (n-grams, dim + oversample) float32 arrays at a time (the Gaussian test matrix is drawn `chunk_rows` n-grams
+    at a time, the n-gram side is orthonormalized in place), the returned n-gram table included.
     """
     n_docs, vocabulary = presence.shape
     idf = np.log((1.0 + n_docs) / (1.0 + np.bincount(presence.indices, minlength=vocabulary))).astype(np.float32)
@@ -336,30 +338,63 @@ def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, 
     weighted = sp.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ weighted
     transposed = weighted.T.tocsr()
     rank = min(dim + oversample, n_docs, vocabulary)
-    basis, _ = np.linalg.qr(weighted @ rng.standard_normal((vocabulary, rank), dtype=np.float32))
+    chunks = [slice(start, start + chunk_rows) for start in range(0, vocabulary, chunk_rows)]
+    sketch = np.zeros((n_docs, rank), np.float32)  # A @ Omega, Omega (V, rank) Gaussian, one block of rows at a time
+    for rows in chunks:
+        block = transposed[rows]
+        sketch += np.asarray(block.T @ rng.standard_normal((block.shape[0], rank), dtype=np.float32))
+    basis, _ = np.linalg.qr(sketch)
+    del sketch
     for _ in range(power_iterations):
-        basis, _ = np.linalg.qr(transposed @ basis)
-        basis, _ = np.linalg.qr(weighted @ basis)
+        ngram_side = np.asarray(transposed @ basis)
+        _orthonormalize_columns(ngram_side, chunks)
+        basis, _ = np.linalg.qr(np.asarray(weighted @ ngram_side))
+        del ngram_side
     projected = np.asarray(transposed @ basis)  # (V, rank) = B^T with B = Q^T A
-    gram = projected.T @ projected               # B B^T, small: its eigenvectors are B's left singular vectors
-    values, vectors = np.linalg.eigh(gram.astype(np.float64))
+    gram = _column_gram(projected, chunks)      # B B^T, small: its eigenvectors are B's left singular vectors
+    values, vectors = np.linalg.eigh(gram)
     top = np.argsort(values)[::-1][:dim]
     singular = np.sqrt(np.maximum(values[top], 1e-12))
     docs = (basis @ vectors[:, top]).astype(np.float32) * np.sqrt(singular).astype(np.float32)
-    ngrams = (projected @ vectors[:, top]).astype(np.float32) / np.sqrt(singular).astype(np.float32)
+    to_ngrams = (vectors[:, top] / np.sqrt(singular)).astype(np.float32)
+    ngrams = np.empty((vocabulary, dim), np.float32)
+    for rows in chunks:
+        ngrams[rows, :top.size] = projected[rows] @ to_ngrams
+    del projected
     if dim > top.size:  # fewer documents or n-grams than dimensions: pad with small random coordinates
         docs = np.hstack([docs, 1e-3 * rng.standard_normal((n_docs, dim - top.size), dtype=np.float32)])
-        ngrams = np.hstack([ngrams, 1e-3 * rng.standard_normal((vocabulary, dim - top.size), dtype=np.float32)])
+        ngrams[:, top.size:] = 1e-3 * rng.standard_normal((vocabulary, dim - top.size), dtype=np.float32)
     return _unit_rows(docs, rng), _unit_rows(ngrams, rng)
 
 
+def _column_gram(matrix: np.ndarray, chunks: list[slice]) -> np.ndarray:
+    """matrix^T matrix in float64, summed over row chunks (no float64 copy of the whole matrix)."""
+    gram = np.zeros((matrix.shape[1], matrix.shape[1]))
+    for rows in chunks:
+        block = matrix[rows].astype(np.float64)
+        gram += block.T @ block
+    return gram
+
+
+def _orthonormalize_columns(matrix: np.ndarray, chunks: list[slice]) -> None:
+    """Make the columns of a tall matrix orthonormal in place, spanning the same space (Cholesky QR)."""
+    gram = _column_gram(matrix, chunks)
+    gram[np.diag_indices_from(gram)] += 1e-10 * max(np.trace(gram), 1e-30) / len(gram)  # rank-deficient input
+    inverse = np.linalg.inv(np.linalg.cholesky(gram).T).astype(np.float32)  # gram = R^T R, R upper triangular
+    for rows in chunks:
+        matrix[rows] = matrix[rows] @ inverse
+
+
 def _unit_rows(table: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    norms = np.linalg.norm(table, axis=1)
+    """`table` with every row scaled to unit length, in place (an all-zero row becomes a random unit row)."""
+    table = np.ascontiguousarray(table, dtype=np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", table, table))  # no (rows, dim) temporary
     empty = norms < 1e-8
     if empty.any():
         table[empty] = rng.standard_normal((int(empty.sum()), table.shape[1]), dtype=np.float32)
         norms[empty] = np.linalg.norm(table[empty], axis=1)
-    return np.ascontiguousarray(table / norms[:, None], dtype=np.float32)
+    table /= norms[:, None]
+    return table
 
 
 def _random_unit(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
