@@ -43,7 +43,9 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=None, help="default: ../shared/datasets/imdb when present")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 300, 500])
     parser.add_argument("--documents", type=int, default=6000, help="documents whose vectors are inferred")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--write", action="store_true", help="write the block into docs/RESULTS.md")
+    parser.add_argument("--note", default="", help="a paragraph printed under the table")
     parser.add_argument("--worker", nargs=3, metavar=("MATRIX", "MODE", "DIM"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -57,14 +59,14 @@ def main(argv=None) -> None:
         print(json.dumps(corpus), flush=True)
         results = []
         for dim in args.dims:
-            for mode in MODES:
+            for mode in args.modes:
                 completed = subprocess.run([sys.executable, __file__, "--documents", str(args.documents), "--worker",
                                             corpus["path"], mode, str(dim)], capture_output=True, text=True)
                 if completed.returncode:
                     sys.exit(f"{mode} at dim {dim} failed:\n{completed.stderr[-3000:]}")
                 results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
                 print(json.dumps(results[-1]), flush=True)
-    markdown = render(corpus, results, command, args.documents)
+    markdown = render(corpus, results, command, args.documents, args.note)
     print(markdown)
     if args.write:
         from dvcosine import HEADER, SECTION
@@ -139,7 +141,7 @@ def measure(matrix_path: str, mode: str, dim: int, documents: int) -> dict:
             "stage_peak_gib": (peak[0] - start_rss) / 2**30, "seconds": round(seconds, 1)}
 
 
-def render(corpus: dict, results: list[dict], command: str, documents: int) -> str:
+def render(corpus: dict, results: list[dict], command: str, documents: int, note: str = "") -> str:
     lines = ["### memory: SVD warm start and vector inference by dimension (imdb)", "",
              f"Date: {datetime.date.today().isoformat()}  ", f"Command: `{command}`  ", f"Machine: {machine()}  ",
              f"Corpus: the IMDB embedding corpus of configs/imdb/dvcosine.yaml, {corpus['documents']:,} documents x "
@@ -153,6 +155,8 @@ def render(corpus: dict, results: list[dict], command: str, documents: int) -> s
         cells = [f"{by_cell[dim, mode]['stage_peak_gib']:.2f} ({by_cell[dim, mode]['seconds']:.0f})"
                  if (dim, mode) in by_cell else "" for mode in MODES]
         lines.append(f"| {dim} | " + " | ".join(cells) + " |")
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
 
 
