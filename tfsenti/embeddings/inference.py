@@ -112,10 +112,10 @@ def infer_csr(module, presence, *, batch_size: int = 2000, max_pair_values: int 
     presence = presence.tocsr()
     presence.sort_indices()
     dim = int(module.ngram_vectors.shape[1])
+    max_pairs = presence.nnz if max_pair_values is None else max(max_pair_values // dim, 1)
     out = np.zeros((presence.shape[0], dim), np.float32)
     with tqdm(total=presence.shape[0], unit="doc", desc="dv-cosine inference", disable=not progress,
               file=sys.stderr) as bar:
-        max_pairs = presence.nnz if max_pair_values is None else max(max_pair_values // dim, 1)
         for start, end in pair_batches(presence.indptr, batch_size, max_pairs):
             block = presence[start:end]
             rows = np.repeat(np.arange(block.shape[0], dtype=np.int64), np.diff(block.indptr))
