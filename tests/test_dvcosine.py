@@ -311,7 +311,8 @@ def test_refit_on_validation_learns_from_the_validation_labels():
     assert (refit.C_, refit.vector_scale_) == (plain.C_, plain.vector_scale_)
 
 
-def test_spectral_start_matches_the_exact_truncated_svd():
+@pytest.mark.parametrize("chunk_rows", [100_000, 50])  # one block of n-grams, or eight
+def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows):
     from tfsenti.embeddings.trainer import spectral_start
 
     rng = np.random.default_rng(5)
@@ -320,7 +321,8 @@ def test_spectral_start_matches_the_exact_truncated_svd():
     rows = [np.concatenate([topic * 60 + rng.choice(60, 12, replace=False), [360, 361, 362]]) for topic in topics]
     presence = sp.csr_matrix((np.ones(400 * 15, np.float32), np.concatenate(rows), np.arange(0, 400 * 15 + 1, 15)),
                              shape=(400, 363))
-    docs, ngrams = spectral_start(presence, 6, np.random.default_rng(0), power_iterations=8)  # converged
+    docs, ngrams = spectral_start(presence, 6, np.random.default_rng(0), power_iterations=8,  # converged
+                                  chunk_rows=chunk_rows)
 
     idf = np.log(401.0 / (1.0 + np.bincount(presence.indices, minlength=363)))
     weighted = presence.toarray() * idf
