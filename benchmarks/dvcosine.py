@@ -16,10 +16,12 @@ regression on the same vectors (C chosen on validation). Run it alone, under the
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -76,7 +78,8 @@ def main() -> None:
     from tfsenti.recipes import get_recipe_class
 
     data_dir = args.data_dir or shared_data_dir(args.data)
-    checkpoints = tempfile.mkdtemp(prefix=f"dvcosine-bench-{args.data}-")
+    checkpoints = tempfile.mkdtemp(prefix=f"dvcosine-bench-{args.data}-")  # later stages resume from earlier ones
+    atexit.register(shutil.rmtree, checkpoints, ignore_errors=True)  # GiBs at dim 500: never left behind in /tmp
     base = [f"params.checkpoint_dir={checkpoints}"] + list(args.overrides)
     values = {"data.data_dir": data_dir}
     if args.limit_train:
