@@ -82,6 +82,7 @@ def embedding_corpus(data_dir: str, path: Path) -> dict:
 
     from tfsenti.config import build_config, default_config_path
     from tfsenti.pipeline import prepare_data
+    from tfsenti.recipes.dvcosine import _frequent_columns
     from tfsenti.text.ngrams import NgramAnalyzer
     from tfsenti.text.vectorize import binary_matrix
 
@@ -91,7 +92,8 @@ def embedding_corpus(data_dir: str, path: Path) -> dict:
     data = prepare_data(config, with_unlabeled=True, progress=False)
     texts = list(data.train.texts) + list(data.unlabeled.texts)
     matrix, _ = binary_matrix(texts, NgramAnalyzer(params.analyzer_config()), progress=None)
-    columns = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) >= params.min_count)
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    columns = _frequent_columns(df, params.min_count, params.max_vocabulary)  # the recipe's vocabulary rule
     presence = matrix[:, columns].tocsr()
     presence.sort_indices()
     sp.save_npz(path, presence, compressed=False)

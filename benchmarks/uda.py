@@ -190,7 +190,7 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
     """The block's markdown; `params` are the UDA arm's recipe params (config file + this command's values)."""
     import numpy as np
 
-    variants = list(getattr(args, "uda_variants", None) or [BASE])
+    variants = list(args.uda_variants)
     listed = [r for r in done["runs"] if r["arm"] == "supervised" or r.get("variant", BASE) in variants]
     kept = kept_uda_runs(listed, variants)
     runs = [r for r in listed if r["arm"] == "supervised"] + kept
@@ -232,9 +232,9 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
                      f"{run['train_seconds'] / 60:.1f} | {run['test_seconds'] / 60:.1f} | {run['peak_rss_gib']:.2f} |")
     lines += ["", "| arm | runs | test accuracy mean | std | min | max |", "|---|---|---|---|---|---|"]
     means = {arm: np.mean([r["test_accuracy"] for r in arm_runs]) for arm, arm_runs in by_arm.items() if arm_runs}
-    summaries = list(by_arm.items())
+    summaries = [("supervised", by_arm["supervised"]),
+                 ("uda (kept per seed)" if len(variants) > 1 else "uda", by_arm["uda"])]
     if len(variants) > 1:
-        summaries[1] = ("uda (kept per seed)", by_arm["uda"])
         summaries += [(f"uda `{variant}` alone", [r for r in listed if r["arm"] == "uda"
                                                    and r.get("variant", BASE) == variant]) for variant in variants]
     for arm, arm_runs in summaries:

@@ -31,7 +31,8 @@ def test_settings_line_describes_the_recipe_config_not_fixed_text():
 
     args = SimpleNamespace(data="imdb", labeled_per_class=10, pretrained="minilm", block=None, limit_train=None,
                            validation_limit=300, limit_test=1000, unlabeled_limit=None, steps=50, batch_size=8,
-                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1], arms=["uda"])
+                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1], arms=["uda"],
+                           uda_variants=["base"])
     params = SimpleNamespace(augmentation="uniform", augmentation_probability=0.2, tsa="exp", softmax_temperature=0.4,
                              confidence_threshold=0.8, uda_coeff=2.0, learning_rate=3e-5, schedule="linear",
                              warmup_fraction=0.1, sequence_length=256, truncation="head_tail", pooling="cls",
