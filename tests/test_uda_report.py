@@ -53,6 +53,22 @@ def _variant_run(seed, variant, validation, accuracy):
     return run
 
 
+def _two_seed_report(runs, *, uda_variants, supervised_variants) -> str:
+    """The IMDB block for seeds 1-2 and both arms, from `runs`, with these variants."""
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(data="imdb", labeled_per_class=10, pretrained="minilm", block=None, limit_train=None,
+                           validation_limit=300, limit_test=1000, unlabeled_limit=None, steps=50, batch_size=8,
+                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1, 2], arms=["supervised", "uda"],
+                           uda_variants=uda_variants, supervised_variants=supervised_variants)
+    params = SimpleNamespace(augmentation="tf_idf", augmentation_probability=0.3, tsa="linear",
+                             softmax_temperature=0.85, confidence_threshold=-1.0, uda_coeff=1.0, learning_rate=5e-5,
+                             schedule="linear", warmup_fraction=0.1, sequence_length=128, truncation="head_tail",
+                             pooling="mean", precision="float32")
+    sizes = {"train": 100, "validation": 10, "test": 20, "unsup": 0}
+    return uda.report(args, {"runs": runs}, sizes, "cmd", params)
+
+
 def test_each_seed_keeps_the_variant_best_on_validation_not_on_test():
     mask = "params.confidence_threshold=0.7"
     runs = [_variant_run(1, "base", 0.60, 0.90), _variant_run(1, mask, 0.70, 0.50),
@@ -62,23 +78,12 @@ def test_each_seed_keeps_the_variant_best_on_validation_not_on_test():
 
 
 def test_report_compares_supervised_with_the_kept_variant_of_each_seed():
-    from types import SimpleNamespace
-
     mask = "params.confidence_threshold=0.7"
     supervised = [dict(_variant_run(seed, "base", 0.6, 0.60), arm="supervised") for seed in (1, 2)]
     runs = supervised + [_variant_run(1, "base", 0.60, 0.70), _variant_run(1, mask, 0.65, 0.62),
                          _variant_run(2, "base", 0.70, 0.72), _variant_run(2, mask, 0.60, 0.90),
                          _variant_run(2, "params.confidence_threshold=0.9", 0.99, 0.99)]  # not in this grid
-    args = SimpleNamespace(data="imdb", labeled_per_class=10, pretrained="minilm", block=None, limit_train=None,
-                           validation_limit=300, limit_test=1000, unlabeled_limit=None, steps=50, batch_size=8,
-                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1, 2], arms=["supervised", "uda"],
-                           uda_variants=["base", mask], supervised_variants=["base"])
-    params = SimpleNamespace(augmentation="tf_idf", augmentation_probability=0.3, tsa="linear",
-                             softmax_temperature=0.85, confidence_threshold=-1.0, uda_coeff=1.0, learning_rate=5e-5,
-                             schedule="linear", warmup_fraction=0.1, sequence_length=128, truncation="head_tail",
-                             pooling="mean", precision="float32")
-    sizes = {"train": 100, "validation": 10, "test": 20, "unsup": 0}
-    text = uda.report(args, {"runs": runs}, sizes, "cmd", params)
+    text = _two_seed_report(runs, uda_variants=["base", mask], supervised_variants=["base"])
     assert "UDA - supervised: +7.0 points" in text  # kept: seed 1 mask 0.62, seed 2 base 0.72
     assert "| uda `params.confidence_threshold=0.7` (kept) | 1 |" in text
     assert "| uda `base` (kept) | 2 |" in text
@@ -87,8 +92,6 @@ def test_report_compares_supervised_with_the_kept_variant_of_each_seed():
 
 
 def test_both_arms_can_tune_a_knob_on_validation_and_the_gap_uses_each_arms_kept_runs():
-    from types import SimpleNamespace
-
     exp = "params.tsa=exp"
     supervised = [dict(_variant_run(1, "base", 0.60, 0.60), arm="supervised"),
                   dict(_variant_run(1, exp, 0.50, 0.99), arm="supervised"),  # best on test, not on validation
@@ -96,16 +99,7 @@ def test_both_arms_can_tune_a_knob_on_validation_and_the_gap_uses_each_arms_kept
                   dict(_variant_run(2, exp, 0.70, 0.66), arm="supervised")]
     runs = supervised + [_variant_run(1, "base", 0.60, 0.70), _variant_run(1, exp, 0.65, 0.72),
                          _variant_run(2, "base", 0.70, 0.80), _variant_run(2, exp, 0.60, 0.90)]
-    args = SimpleNamespace(data="imdb", labeled_per_class=10, pretrained="minilm", block=None, limit_train=None,
-                           validation_limit=300, limit_test=1000, unlabeled_limit=None, steps=50, batch_size=8,
-                           unsup_ratio=3, rounds=1, extra=None, note="", seeds=[1, 2], arms=["supervised", "uda"],
-                           uda_variants=["base", exp], supervised_variants=["base", exp])
-    params = SimpleNamespace(augmentation="tf_idf", augmentation_probability=0.3, tsa="linear",
-                             softmax_temperature=0.85, confidence_threshold=-1.0, uda_coeff=1.0, learning_rate=5e-5,
-                             schedule="linear", warmup_fraction=0.1, sequence_length=128, truncation="head_tail",
-                             pooling="mean", precision="float32")
-    sizes = {"train": 100, "validation": 10, "test": 20, "unsup": 0}
-    text = uda.report(args, {"runs": runs}, sizes, "cmd", params)
+    text = _two_seed_report(runs, uda_variants=["base", exp], supervised_variants=["base", exp])
     # supervised kept: seed 1 base 0.60, seed 2 exp 0.66 (mean 0.63); UDA kept: seed 1 exp 0.72, seed 2 base 0.80
     assert "UDA - supervised: +13.0 points" in text
     assert "seed 1 +12.0, seed 2 +14.0" in text
