@@ -36,7 +36,7 @@ from shared_data import shared_data_dir  # noqa: E402
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None,
-                        help="IMDB folder (default: ../shared/datasets/imdb when present, else the cache or a download)")
+                        help="IMDB folder (default: ../shared/datasets/imdb when present, else cache or download)")
     parser.add_argument("--cache", default="/tmp/tfsenti-dvcosine-presence.npz",
                         help="where the presence matrix is kept between runs (built when missing)")
     parser.add_argument("--documents", type=int, default=16384, help="documents timed (the first ones of the corpus)")
