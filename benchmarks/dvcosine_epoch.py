@@ -38,8 +38,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="IMDB folder (default: ../shared/datasets/imdb when present, else cache or download)")
     parser.add_argument("--cache", default="/tmp/tfsenti-dvcosine-presence.npz",
-                        help="where the presence matrix is kept between runs (built when missing; delete it after changing "
-                             "configs/imdb/dvcosine.yaml)")
+                        help="where the presence matrix is kept between runs (built when missing; "
+                             "delete it after changing configs/imdb/dvcosine.yaml)")
     parser.add_argument("--documents", type=int, default=16384, help="documents timed (the first ones of the corpus)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--repeats", type=int, default=2, help="timed epochs per thread count and dim")
