@@ -74,6 +74,7 @@ def main(argv=None) -> None:
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 print(f"dim {dim}, {threads} thread(s): {wall:.1f} s wall, {cpu:.1f} s CPU "
                       f"({cpu / wall:.2f} cores busy); full epoch ~{wall * scale:.0f} s; loss {report.loss:.4f}")
+        # the batch loop of `_epoch`, run here in the main thread: cProfile does not see the worker threads
         model = trainer(dim, 1)
         rng = np.random.default_rng(1)
         order = rng.permutation(presence.shape[0])

@@ -271,14 +271,14 @@ def _variants(args, arm: str) -> list[str]:
     return list(args.uda_variants if arm == "uda" else args.supervised_variants)
 
 
-def kept_runs(runs: list[dict], variants: list[str], arm: str = "uda") -> list[dict]:
+def kept_runs(runs: list[dict], variants: list[str], arm: str) -> list[dict]:
     """Per seed, the `arm` run with the highest best validation accuracy; ties go to the variant listed first.
 
     Example:
         >>> runs = [{"arm": "uda", "seed": 1, "fit": {"best_validation_accuracy": 0.6}},
         ...         {"arm": "uda", "seed": 1, "variant": "params.confidence_threshold=0.7",
         ...          "fit": {"best_validation_accuracy": 0.7}}]
-        >>> kept_runs(runs, ["base", "params.confidence_threshold=0.7"])[0]["variant"]
+        >>> kept_runs(runs, ["base", "params.confidence_threshold=0.7"], "uda")[0]["variant"]
         'params.confidence_threshold=0.7'
     """
     kept = {}
