@@ -42,3 +42,14 @@ def test_the_shared_settings_line_describes_a_run_without_overrides():
     text = dvcosine._markdown([base, tuned])  # the run with an override is the latest
     assert "inference 15 steps" in text and "inference 40 steps" not in text.split("| run |")[0]
     assert "`params.infer_steps=40`" in text  # the override is in its own row
+
+
+def test_a_sweep_on_validation_only_names_its_best_row_without_a_test_figure():
+    sweep = _run(0.930, None, transductive=False)
+    sweep["rows"][0].update(test_vectors_only=None, test_seconds=None)
+    text = dvcosine._markdown([_run(0.928, 0.9288, transductive=False), sweep])
+    headline = next(line for line in text.splitlines() if line.startswith("Chosen on validation"))
+    assert "run 2" in headline and "validation 93.00%" in headline and "test not scored" in headline
+    assert "Target" not in headline  # no verdict without a test figure
+    row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
+    assert row.count("not scored") == 2
