@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -119,13 +120,16 @@ class CosineEmbeddingTrainer:
 
     # ---- public API ----------------------------------------------------------------------------------------
     def fit(self, presence: sp.csr_matrix, *, noise_counts: np.ndarray | None = None,
-            checkpoint_dir: str | Path | None = None, on_epoch: Callable[[EpochReport], None] | None = None,
-            progress: bool = True) -> CosineEmbeddingTrainer:
+            ngram_keep: np.ndarray | None = None, checkpoint_dir: str | Path | None = None,
+            on_epoch: Callable[[EpochReport], None] | None = None, progress: bool = True) -> CosineEmbeddingTrainer:
         """Train for `settings.epochs` epochs (resuming from `checkpoint_dir` when it holds a matching one).
 
         `presence` (N documents, V n-grams): stored entries are the positive pairs, values their weights (1 for
         presence). `noise_counts` (V,) are the corpus counts behind the unigram^0.75 noise (default: document
-        frequencies). `on_epoch(report)` runs after each epoch (e.g. a TensorBoard writer).
+        frequencies). `ngram_keep` (V,) in [0, 1] multiplies each n-gram's keep probability (e.g. the recipe's
+        sub-sampling by naive-Bayes weight: pairs of n-grams that say little about the label are visited less);
+        `keep_probability_` is the product, which inference uses as pair weights. `on_epoch(report)` runs after
+        each epoch (e.g. a TensorBoard writer).
         """
         settings = self.settings
         presence = _checked_matrix(presence)
@@ -139,7 +143,14 @@ class CosineEmbeddingTrainer:
         self.noise_cdf_ = np.cumsum(noise / noise.sum())
         self.keep_probability_ = settings.keep_probabilities(
             np.bincount(presence.indices, minlength=vocabulary), n_docs)
-        fingerprint = _fingerprint(presence, settings)
+        if ngram_keep is not None:
+            ngram_keep = np.asarray(ngram_keep, dtype=np.float32)
+            if ngram_keep.shape != (vocabulary,) or not np.all((ngram_keep >= 0) & (ngram_keep <= 1)):
+                raise TfsentiError(f"ngram_keep must hold {vocabulary} probabilities in [0, 1]; received shape "
+                                   f"{ngram_keep.shape}, range [{ngram_keep.min():g}, {ngram_keep.max():g}]")
+            self.keep_probability_ *= ngram_keep
+        fingerprint = _fingerprint(presence, settings, ngram_keep)
+        self.subsampled_ = bool(np.any(self.keep_probability_ < 1.0))
 
         start_epoch, self.history_ = 0, []
         checkpoint = latest_checkpoint(checkpoint_dir) if checkpoint_dir else None
@@ -227,7 +238,7 @@ class CosineEmbeddingTrainer:
         settings = self.settings
         rows = np.sort(rows)
         block = presence[rows]
-        if settings.subsample is not None:
+        if self.subsampled_:
             block.data = (rng.random(block.nnz) < self.keep_probability_[block.indices]).astype(np.float32)
             block.eliminate_zeros()
         noise = np.searchsorted(self.noise_cdf_, rng.random(settings.noise_samples), side="right")
@@ -413,6 +424,9 @@ def _checked_matrix(presence) -> sp.csr_matrix:
     return presence
 
 
-def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings) -> dict:
+def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings, ngram_keep: np.ndarray | None) -> dict:
     kept = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("epochs", "threads")}
-    return {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}
+    fingerprint = {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}
+    if ngram_keep is not None:  # a digest: the same keep probabilities, or another run
+        fingerprint["ngram_keep_sha1"] = hashlib.sha1(np.ascontiguousarray(ngram_keep).tobytes()).hexdigest()
+    return fingerprint

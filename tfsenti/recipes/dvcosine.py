@@ -84,6 +84,7 @@ class DVCosineParams:
     doc_steps: int = 2
     doc_learning_rate: float = 1.5
     subsample: float | None = 1e-3
+    nb_subsample: float | None = None
     batch_size: int = 256
     threads: int = 2
     init: Literal["svd", "random"] = "svd"
@@ -115,6 +116,8 @@ class DVCosineParams:
                               f"{self.max_vocabulary}")
         positive = {"nb_alpha": self.nb_alpha, "C": self.C, "vector_scale": self.vector_scale,
                     "infer_learning_rate": self.infer_learning_rate}
+        if self.nb_subsample is not None:
+            positive["nb_subsample"] = self.nb_subsample
         bad = {k: v for k, v in positive.items() if v <= 0}
         bad.update({f"C_grid[{i}]": v for i, v in enumerate(self.C_grid) if v <= 0})
         bad.update({f"vector_scale_grid[{i}]": v for i, v in enumerate(self.vector_scale_grid) if v <= 0})
@@ -170,13 +173,19 @@ class DVCosineRecipe(Recipe):
         embedding_columns = _frequent_columns(df, params.min_count, params.max_vocabulary)
         presence = _select(matrix, embedding_rows, embedding_columns)
         log.info("dv-cosine: %d documents x %d n-grams, %d pairs", *presence.shape, presence.nnz)
+        ngram_keep = None
+        if params.nb_subsample is not None:
+            ngram_keep = _nb_keep(_select(matrix, corpus.rows("train"), embedding_columns), np.asarray(train.labels),
+                                  self.num_classes, params)
+            log.info("dv-cosine: sub-sampling by naive-Bayes weight (nb_subsample %g): mean keep %.3f, %.1f%% of "
+                     "the n-grams always kept", params.nb_subsample, ngram_keep.mean(), 100 * (ngram_keep >= 1).mean())
         trainer = CosineEmbeddingTrainer(params.embedding_settings(seed=self.config.train.seed))
         checkpoint_dir = params.checkpoint_dir or (str(Path(log_dir) / "embedding-checkpoints") if log_dir else None)
         if checkpoint_dir:
             log.info("dv-cosine: a checkpoint after every epoch in %s (to resume an interrupted run, rerun with "
                      "--set params.checkpoint_dir=%s)", checkpoint_dir, checkpoint_dir)
         embedding_started = time.perf_counter()
-        trainer.fit(presence, noise_counts=df[embedding_columns], checkpoint_dir=checkpoint_dir,
+        trainer.fit(presence, noise_counts=df[embedding_columns], ngram_keep=ngram_keep, checkpoint_dir=checkpoint_dir,
                     on_epoch=_EpochLogger(log_dir) if log_dir else None, progress=True)
         metrics["embedding_seconds"] = time.perf_counter() - embedding_started
         self.history_ = trainer.history_
@@ -389,6 +398,25 @@ def _nb_features(matrix: sp.csr_matrix, corpus: _Corpus, count_rows: list[int], 
     else:
         columns = np.zeros(0, np.int64)
     return columns, DocumentTable([corpus.keys[i] for i in labeled_rows], _select(matrix, labeled_rows, columns))
+
+
+def _nb_keep(train_presence: sp.csr_matrix, labels: np.ndarray, num_classes: int,
+             params: DVCosineParams) -> np.ndarray:
+    """Keep probability of each embedding n-gram by its naive-Bayes weight: min(1, |r| / nb_subsample), r its
+    log-count ratio on the TRAINING labels (the largest |r| over the one-vs-rest targets when K > 2).
+
+    The idea of Zhang & Arefyev (2022): n-grams that say little about the label are visited less, so the
+    embedding spends its epochs on the ones that do. Only training labels are read (never validation or test);
+    n-grams absent from the training documents get r = log of the class-size ratio, near 0.
+
+    Example:
+        >>> m = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [1, 1, 0], [1, 0, 1]], dtype=np.float32))
+        >>> p = DVCosineParams(nb_subsample=1.0, nb_alpha=0.5)
+        >>> np.round(_nb_keep(m, np.array([1, 0, 1, 0]), 2, p), 2).tolist()  # n-gram 0 is in every document
+        [0.0, 1.0, 1.0]
+    """
+    ratios = _nb_ratios(train_presence, _targets(labels, num_classes), params.nb_alpha)
+    return np.minimum(1.0, np.abs(ratios).max(axis=1) / params.nb_subsample).astype(np.float32)
 
 
 def _targets(labels: np.ndarray, num_classes: int) -> list[np.ndarray]:
