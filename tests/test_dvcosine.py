@@ -311,6 +311,41 @@ def test_refit_on_validation_learns_from_the_validation_labels():
     assert (refit.C_, refit.vector_scale_) == (plain.C_, plain.vector_scale_)
 
 
+def test_nb_subsample_weighs_pairs_by_the_training_labels_only():
+    from tfsenti.data.dataset import TextDataset
+    from toy_data import toy_dataset
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    flipped = TextDataset(validation.texts, 1 - validation.labels, validation.ids)
+
+    def pair_weights(recipe):
+        weights = recipe.inference_.pair_weights.numpy()
+        return {word: float(weights[recipe.embedding_row_[recipe.vocabulary_["w:" + word]]]) for word in ("great", "the")}
+
+    plain = _recipe()
+    plain.fit(train, validation)
+    assert pair_weights(plain) == {"great": 1.0, "the": 1.0}  # subsample null: every pair counts fully
+    weighted, other = _recipe(["params.nb_subsample=1.0"]), _recipe(["params.nb_subsample=1.0"])
+    weighted.fit(train, validation)
+    other.fit(train, flipped)
+    weights = pair_weights(weighted)
+    assert weights["great"] == 1.0 and weights["the"] < 0.5  # a label word is always visited, a filler less
+    assert pair_weights(other) == weights  # the validation labels play no part
+    assert (weighted.predict_proba(validation.texts).argmax(1) == validation.labels).mean() >= 0.9
+
+
+def test_ngram_keep_multiplies_the_keep_probabilities_and_belongs_to_the_checkpoint(tmp_path):
+    presence, _ = _topic_corpus()
+    keep = np.linspace(0.0, 1.0, presence.shape[1]).astype(np.float32)
+    trainer = CosineEmbeddingTrainer(_small_settings(epochs=1)).fit(presence, ngram_keep=keep, checkpoint_dir=tmp_path,
+                                                                    progress=False)
+    np.testing.assert_allclose(trainer.keep_probability_, keep)  # subsample None: the keep factors alone
+    with pytest.raises(TfsentiError, match="belongs to another run"):
+        CosineEmbeddingTrainer(_small_settings(epochs=2)).fit(presence, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(TfsentiError, match="ngram_keep"):
+        CosineEmbeddingTrainer(_small_settings()).fit(presence, ngram_keep=keep[:-1], progress=False)
+
+
 @pytest.mark.parametrize("chunk_rows", [100_000, 50])  # one block of n-grams, or eight
 def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows):
     from tfsenti.embeddings.trainer import spectral_start
