@@ -84,7 +84,7 @@ class DVCosineParams:
     doc_steps: int = 2
     doc_learning_rate: float = 1.5
     subsample: float | None = 1e-3
-    nb_subsample: float | None = None
+    nb_subsample: float | None = None  # tau: also keep a pair with min(1, |NB ratio on train labels| / tau)
     batch_size: int = 256
     threads: int = 2
     init: Literal["svd", "random"] = "svd"
