@@ -43,7 +43,9 @@ def main(argv=None) -> None:
     parser.add_argument("--documents", type=int, default=16384, help="documents timed (the first ones of the corpus)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--repeats", type=int, default=2, help="timed epochs per thread count and dim")
-    parser.add_argument("--top", type=int, default=12, help="functions listed in each profile")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256],
+                        help="documents per mini-batch, each timed side by side (the trainer's default: 256)")
+    parser.add_argument("--top", type=int, default=12, help="functions listed in each profile (0: no profile)")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -61,19 +63,23 @@ def main(argv=None) -> None:
     print(f"Corpus: {corpus.shape[0]} documents x {corpus.shape[1]} n-grams, {corpus.nnz} pairs; timed: the first "
           f"{presence.shape[0]} documents ({presence.nnz} pairs); seconds per full epoch = timed x {scale:.2f}")
 
-    def trainer(dim: int, threads: int) -> CosineEmbeddingTrainer:
-        fresh = CosineEmbeddingTrainer(EmbeddingSettings(dim=dim, epochs=0, threads=threads, init="random"))
+    def trainer(dim: int, threads: int, batch_size: int = 256) -> CosineEmbeddingTrainer:
+        fresh = CosineEmbeddingTrainer(EmbeddingSettings(dim=dim, epochs=0, threads=threads, init="random",
+                                                         batch_size=batch_size))
         return fresh.fit(presence, progress=False)  # 0 epochs: tables and noise set up, nothing trained
 
     for dim in args.dims:
         for _ in range(args.repeats):
-            for threads in (1, 2):
-                model = trainer(dim, threads)
-                cpu, wall = time.process_time(), time.perf_counter()
-                report = model._epoch(presence, 0, False)  # one epoch alone: `fit` would add the set-up
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                print(f"dim {dim}, {threads} thread(s): {wall:.1f} s wall, {cpu:.1f} s CPU "
-                      f"({cpu / wall:.2f} cores busy); full epoch ~{wall * scale:.0f} s; loss {report.loss:.4f}")
+            for batch_size in args.batch_sizes:
+                for threads in (1, 2):
+                    model = trainer(dim, threads, batch_size)
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    report = model._epoch(presence, 0, False)  # one epoch alone: `fit` would add the set-up
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                    print(f"dim {dim}, batch {batch_size}, {threads} thread(s): {wall:.1f} s wall, {cpu:.1f} s CPU "
+                          f"({cpu / wall:.2f} cores busy); full epoch ~{wall * scale:.0f} s; loss {report.loss:.4f}")
+        if args.top <= 0:
+            continue
         # the batch loop of `_epoch`, run here in the main thread: cProfile does not see the worker threads
         model = trainer(dim, 1)
         rng = np.random.default_rng(1)
