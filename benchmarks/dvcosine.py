@@ -136,9 +136,12 @@ def main() -> None:
         rows.append(row)
         logging.info("stage: %s", json.dumps(row))
     params = recipe.describe()["params"]
+    config_params = recipe_class(build_config("dvcosine", args.data, config_file=config_file, values=values),
+                                 num_classes=2).describe()["params"]  # the config without this run's overrides
     report = {"data": args.data, "train": len(data.train), "validation": len(data.validation),
               "test": len(data.test), "unlabeled": len(data.unlabeled) if data.unlabeled is not None else 0,
-              "load_seconds": round(load_seconds, 1), "params": params, "overrides": args.overrides, "rows": rows,
+              "load_seconds": round(load_seconds, 1), "params": params, "config_params": config_params,
+              "overrides": args.overrides, "rows": rows,
               "command": " ".join(["python"] + sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
               "machine": machine()}
     store = _store(args)
@@ -207,7 +210,8 @@ def _markdown(runs: list[dict]) -> str:
     """One table over every stage of every run (sorted by dim, then epochs), and the row validation picks."""
     latest = runs[-1]
     # the shared settings line describes a run of the config as it is (a run with overrides has them in its row)
-    params = next((run for run in runs if not run.get("overrides")), runs[0])["params"]
+    plain = next((run for run in runs if not run.get("overrides")), None)  # else: the config a run recorded
+    params = plain["params"] if plain else latest.get("config_params", runs[0]["params"])
     lines = [
         f"### {latest['data']}: train {latest['train']}, validation {latest['validation']}, test {latest['test']}, "
         f"unlabeled {latest['unlabeled']}",

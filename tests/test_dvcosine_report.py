@@ -53,3 +53,12 @@ def test_a_sweep_on_validation_only_names_its_best_row_without_a_test_figure():
     assert "Target" not in headline  # no verdict without a test figure
     row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
     assert row.count("not scored") == 2
+
+
+def test_when_every_run_has_overrides_the_settings_line_describes_the_recorded_config():
+    tuned = _run(0.93, 0.93, transductive=False)
+    tuned["params"] = {**tuned["params"], "subsample": 0.01}
+    tuned["overrides"] = ["params.subsample=0.01"]
+    tuned["config_params"] = _run(0.93, 0.93, transductive=False)["params"]
+    text = dvcosine._markdown([tuned])
+    assert "subsample 0.001" in text.split("| run |")[0] and "`params.subsample=0.01`" in text
