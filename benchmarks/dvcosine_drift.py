@@ -1,0 +1,143 @@
+"""How far dv-cosine training moves the vectors from the SVD warm start, and how well the trained document vectors
+fit the objective, next to vectors inferred from the same n-gram vectors.
+
+On the IMDB embedding corpus of configs/imdb/dvcosine.yaml (the presence matrix of
+`dvcosine_memory.embedding_corpus`, cached in --cache like benchmarks/dvcosine_epoch.py), trains the config's
+embedding (its settings and seed; --set changes them) for --epochs epochs, recomputes the SVD start with the
+trainer's own seed (so it is the exact start), and prints:
+
+- the mean cosine between each trained vector and its starting vector, for the documents and for the n-grams by
+  document frequency (1.0: not moved at all);
+- the objective per document of --sample training documents, weighted as inference weighs it (keep probabilities
+  as pair weights, the negative term's expectation over the --noise-size most probable n-grams), with their
+  starting vectors, their trained vectors, and vectors inferred from the trained n-gram vectors with the config's
+  inference steps and with --converged steps.
+
+If the trained documents sit far above the inferred ones, training leaves its own document vectors far from their
+optimum, and the n-gram vectors are fitted to those. Prints a report, writes nothing into docs/. Run it alone:
+
+    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine_drift.py --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
+
+from dvcosine_memory import embedding_corpus  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from machine_info import machine  # noqa: E402
+from shared_data import shared_data_dir  # noqa: E402
+
+FREQUENCY_BANDS = [(1, 5), (5, 20), (20, 100), (100, 1000), (1000, None)]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None,
+                        help="IMDB folder (default: ../shared/datasets/imdb when present, else cache or download)")
+    parser.add_argument("--cache", default="/tmp/tfsenti-dvcosine-presence.npz",
+                        help="where the presence matrix is kept between runs (built when missing; "
+                             "delete it after changing configs/imdb/dvcosine.yaml)")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="config override, e.g. params.init=random (default: the config as it is)")
+    parser.add_argument("--sample", type=int, default=1000, help="training documents whose objective is printed")
+    parser.add_argument("--converged", type=int, default=100, help="inference steps of the 'converged' column")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tfsenti.config import build_config, default_config_path
+    from tfsenti.embeddings.inference import DocumentInference, infer_csr
+    from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, spectral_start
+
+    config = build_config("dvcosine", "imdb", config_file=default_config_path("dvcosine", "imdb", REPO / "configs"),
+                          overrides=[f"params.epochs={args.epochs}"] + args.overrides)
+    params = config.params
+    settings = params.embedding_settings(seed=config.train.seed)
+    cache = Path(args.cache)
+    if not cache.is_file():
+        embedding_corpus(args.data_dir or shared_data_dir("imdb"), cache)
+    presence = sp.load_npz(cache).tocsr().astype(np.float32)
+    presence.sort_indices()
+    df = np.bincount(presence.indices, minlength=presence.shape[1])
+    print(f"Machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")
+    print(f"Corpus: {presence.shape[0]} documents x {presence.shape[1]} n-grams, {presence.nnz} pairs; dim "
+          f"{settings.dim}, {args.epochs} epochs, init {settings.init}, overrides {args.overrides or 'none'}")
+
+    started = time.perf_counter()
+    trainer = CosineEmbeddingTrainer(settings).fit(presence, noise_counts=df, progress=True)
+    print(f"training: {time.perf_counter() - started:.0f} s")
+    rng = np.random.default_rng(settings.seed)  # the trainer's start, drawn again
+    if settings.init == "svd":
+        start_docs, start_ngrams = spectral_start(presence, settings.dim, rng)
+    else:
+        start_ngrams = _unit(rng.standard_normal((presence.shape[1], settings.dim), dtype=np.float32))
+        start_docs = _unit(rng.standard_normal((presence.shape[0], settings.dim), dtype=np.float32))
+
+    doc_cos = np.einsum("ij,ij->i", trainer.doc_vectors_, start_docs)
+    ngram_cos = np.einsum("ij,ij->i", trainer.ngram_vectors_, start_ngrams)
+    print(f"\nMean cosine, trained vector vs its start: documents {doc_cos.mean():.3f}")
+    for low, high in FREQUENCY_BANDS:
+        band = (df >= low) & (df < (high or np.inf))
+        if band.any():
+            label = f"{low}-{high - 1}" if high else f">= {low}"
+            print(f"  n-grams in {label} documents ({int(band.sum())}): {ngram_cos[band].mean():.3f}")
+
+    rows = np.sort(np.random.default_rng(0).choice(presence.shape[0], min(args.sample, presence.shape[0]),
+                                                   replace=False))
+    block = presence[rows]
+    vectors = trainer.ngram_vectors_
+
+    def inferred(steps: int) -> np.ndarray:
+        module = DocumentInference(vectors, pair_weights=trainer.keep_probability_, noise_counts=df,
+                                   noise_size=params.noise_size, alpha=params.alpha, negatives=params.negatives,
+                                   steps=steps, learning_rate=params.infer_learning_rate)
+        return infer_csr(module, block)
+
+    from tfsenti.embeddings.inference import top_noise
+
+    noise_index, noise_weight = top_noise(df, params.noise_size)
+    print(f"\nObjective per document, {len(rows)} training documents (lower is better):")
+    for name, docs in [("starting vectors", start_docs[rows]), ("trained vectors", trainer.doc_vectors_[rows]),
+                       (f"inferred, {params.infer_steps} steps", inferred(params.infer_steps)),
+                       (f"inferred, {args.converged} steps", inferred(args.converged))]:
+        value = _objective(block, docs, vectors, trainer.keep_probability_, noise_index, noise_weight, params)
+        print(f"  {name}: {value:.1f}")
+
+
+def _objective(block, docs, vectors, keep, noise_index, noise_weight, params) -> float:
+    """Mean over documents of the inference objective (pairs weighted by keep, expected noise term)."""
+    import numpy as np
+
+    from tfsenti.embeddings.cosine_objective import softplus
+
+    noise = vectors[noise_index]
+    total = 0.0
+    for i in range(block.shape[0]):
+        columns = block.indices[block.indptr[i]:block.indptr[i + 1]]
+        weights = keep[columns]
+        positive = weights @ softplus(-params.alpha * (vectors[columns] @ docs[i]))
+        negative = params.negatives * weights.sum() * (noise_weight @ softplus(params.alpha * (noise @ docs[i])))
+        total += positive + negative
+    return total / max(block.shape[0], 1)
+
+
+def _unit(table):
+    import numpy as np
+
+    return table / np.linalg.norm(table, axis=1, keepdims=True)
+
+
+if __name__ == "__main__":
+    main()
