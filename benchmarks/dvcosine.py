@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import dataclasses
 import json
 import logging
 import os
@@ -62,7 +63,8 @@ def main() -> None:
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--write", action="store_true", help="write the block in docs/RESULTS.md")
     parser.add_argument("--render-only", action="store_true",
-                        help="rewrite the RESULTS.md block from benchmarks/out/dvcosine-<data>.json, run nothing")
+                        help="rewrite the RESULTS.md block from its store (benchmarks/out/dvcosine-<block>.json); "
+                        "run nothing")
     parser.add_argument("--fresh", action="store_true",
                         help="forget earlier runs of this block (default: the table accumulates runs)")
     parser.add_argument("--block", default=None,
@@ -136,8 +138,8 @@ def main() -> None:
         rows.append(row)
         logging.info("stage: %s", json.dumps(row))
     params = recipe.describe()["params"]
-    config_params = recipe_class(build_config("dvcosine", args.data, config_file=config_file, values=values),
-                                 num_classes=2).describe()["params"]  # the config without this run's overrides
+    config_params = dataclasses.asdict(  # the config without this run's overrides
+        build_config("dvcosine", args.data, config_file=config_file, values=values).params)
     report = {"data": args.data, "train": len(data.train), "validation": len(data.validation),
               "test": len(data.test), "unlabeled": len(data.unlabeled) if data.unlabeled is not None else 0,
               "load_seconds": round(load_seconds, 1), "params": params, "config_params": config_params,

@@ -58,7 +58,7 @@ def main(argv=None) -> None:
     import scipy.sparse as sp
 
     from tfsenti.config import build_config, default_config_path
-    from tfsenti.embeddings.inference import DocumentInference, infer_csr
+    from tfsenti.embeddings.inference import DocumentInference, infer_csr, top_noise
     from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, spectral_start
 
     config = build_config("dvcosine", "imdb", config_file=default_config_path("dvcosine", "imdb", REPO / "configs"),
@@ -104,8 +104,6 @@ def main(argv=None) -> None:
                                    noise_size=params.noise_size, alpha=params.alpha, negatives=params.negatives,
                                    steps=steps, learning_rate=params.infer_learning_rate)
         return infer_csr(module, block)
-
-    from tfsenti.embeddings.inference import top_noise
 
     noise_index, noise_weight = top_noise(df, params.noise_size)
     print(f"\nObjective per document, {len(rows)} training documents (lower is better):")

@@ -407,7 +407,7 @@ def _nb_keep(train_presence: sp.csr_matrix, labels: np.ndarray, num_classes: int
 
     The idea of Zhang & Arefyev (2022): n-grams that say little about the label are visited less, so the
     embedding spends its epochs on the ones that do. Only training labels are read (never validation or test);
-    n-grams absent from the training documents get r = log of the class-size ratio, near 0.
+    n-grams absent from the training documents get r = log of the ratio of the classes' total counts, near 0.
 
     Example:
         >>> m = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [1, 1, 0], [1, 0, 1]], dtype=np.float32))
