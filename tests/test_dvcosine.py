@@ -320,7 +320,8 @@ def test_nb_subsample_weighs_pairs_by_the_training_labels_only():
 
     def pair_weights(recipe):
         weights = recipe.inference_.pair_weights.numpy()
-        return {word: float(weights[recipe.embedding_row_[recipe.vocabulary_["w:" + word]]]) for word in ("great", "the")}
+        rows = {word: recipe.embedding_row_[recipe.vocabulary_["w:" + word]] for word in ("great", "the")}
+        return {word: float(weights[row]) for word, row in rows.items()}
 
     plain = _recipe()
     plain.fit(train, validation)
