@@ -347,6 +347,33 @@ def test_ngram_keep_multiplies_the_keep_probabilities_and_belongs_to_the_checkpo
         CosineEmbeddingTrainer(_small_settings()).fit(presence, ngram_keep=keep[:-1], progress=False)
 
 
+def test_sampled_noise_is_seeded_and_covers_the_whole_distribution():
+    from tfsenti.embeddings.inference import sampled_noise, top_noise
+
+    counts = np.arange(1, 2001)
+    index, weight = sampled_noise(counts, 50_000)
+    again, weight_again = sampled_noise(counts, 50_000)
+    np.testing.assert_array_equal(index, again)
+    np.testing.assert_array_equal(weight, weight_again)
+    probability = counts**0.75 / (counts**0.75).sum()
+    top = np.arange(1900, 2000)  # the 100 most probable n-grams hold ~7% of the distribution
+    assert abs(weight[np.isin(index, top)].sum() - probability[top].sum()) < 0.01
+    top_index, top_weight = top_noise(counts, 100)
+    assert set(top_index.tolist()) == set(top.tolist()) and top_weight.sum() == pytest.approx(1.0)
+
+
+def test_recipe_with_sampled_inference_noise_predicts_and_is_deterministic():
+    from toy_data import toy_dataset
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    recipe = _recipe(["params.infer_noise=sample"])
+    recipe.fit(train, validation)
+    held_out = toy_dataset(40, seed=3, prefix="test")
+    first, second = recipe.document_vectors(held_out.texts), recipe.document_vectors(held_out.texts)
+    np.testing.assert_array_equal(first, second)
+    assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
+
+
 @pytest.mark.parametrize("chunk_rows", [100_000, 50])  # one block of n-grams, or eight
 def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows):
     from tfsenti.embeddings.trainer import spectral_start

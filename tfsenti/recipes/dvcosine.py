@@ -93,6 +93,7 @@ class DVCosineParams:
     infer_steps: int = 20
     infer_learning_rate: float = 1.5
     noise_size: int = 1024
+    infer_noise: Literal["top", "sample"] = "top"  # inference's negative term: top noise_size n-grams, or draws
     reinfer_train: bool = True
     # ---- classifier
     features: Literal["ensemble", "vectors"] = "ensemble"
@@ -198,7 +199,7 @@ class DVCosineRecipe(Recipe):
         self.inference_ = DocumentInference(
             trainer.ngram_vectors_, pair_weights=trainer.keep_probability_, noise_counts=df[embedding_columns],
             noise_size=params.noise_size, alpha=params.alpha, negatives=params.negatives,
-            steps=params.infer_steps, learning_rate=params.infer_learning_rate)
+            steps=params.infer_steps, learning_rate=params.infer_learning_rate, noise=params.infer_noise)
 
         # ---- vectors of the labeled documents, by id
         inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
