@@ -6,6 +6,7 @@ On the IMDB embedding corpus of configs/imdb/dvcosine.yaml (the presence matrix 
 embedding (its settings and seed; --set changes them) for --epochs epochs, recomputes the SVD start with the
 trainer's own seed (so it is the exact start), and prints:
 
+- how much of the noise distribution the most probable n-grams hold (what inference's `noise: top` keeps);
 - the mean cosine between each trained vector and its starting vector, for the documents and for the n-grams by
   document frequency (1.0: not moved at all);
 - the objective per document of --sample training documents, weighted as inference weighs it (keep probabilities
@@ -74,6 +75,10 @@ def main(argv=None) -> None:
     print(f"Machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")
     print(f"Corpus: {presence.shape[0]} documents x {presence.shape[1]} n-grams, {presence.nnz} pairs; dim "
           f"{settings.dim}, {args.epochs} epochs, init {settings.init}, overrides {args.overrides or 'none'}")
+
+    share = np.sort(df.astype(np.float64) ** 0.75)[::-1].cumsum() / (df.astype(np.float64) ** 0.75).sum()
+    print("Share of the noise distribution (document frequency^0.75) held by its most probable n-grams: "
+          + ", ".join(f"top {k}: {share[k - 1]:.3f}" for k in (256, 1024, 16384, 131072) if k <= len(share)))
 
     started = time.perf_counter()
     trainer = CosineEmbeddingTrainer(settings).fit(presence, noise_counts=df, progress=True)
