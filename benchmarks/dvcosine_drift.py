@@ -3,8 +3,8 @@ fit the objective, next to vectors inferred from the same n-gram vectors.
 
 On the IMDB embedding corpus of configs/imdb/dvcosine.yaml (the presence matrix of
 `dvcosine_memory.embedding_corpus`, cached in --cache like benchmarks/dvcosine_epoch.py), trains the config's
-embedding (its settings and seed; --set changes them) for --epochs epochs, recomputes the SVD start with the
-trainer's own seed (so it is the exact start), and prints:
+embedding (its settings and seed; --set changes them) for --epochs epochs from the trainer's own start (SVD or
+random, kept from a 0-epoch set-up), and prints:
 
 - how much of the noise distribution the most probable n-grams hold (what inference's `noise: top` keeps);
 - the mean cosine between each trained vector and its starting vector, for the documents and for the n-grams by
@@ -23,6 +23,7 @@ optimum, and the n-gram vectors are fitted to those. Prints a report, writes not
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -34,20 +35,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
 
-from dvcosine_memory import embedding_corpus  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from dvcosine_memory import add_corpus_arguments, cached_corpus  # noqa: E402  (benchmarks/ is on sys.path)
 from machine_info import machine  # noqa: E402
-from shared_data import shared_data_dir  # noqa: E402
 
 FREQUENCY_BANDS = [(1, 5), (5, 20), (20, 100), (100, 1000), (1000, None)]
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None,
-                        help="IMDB folder (default: ../shared/datasets/imdb when present, else cache or download)")
-    parser.add_argument("--cache", default="/tmp/tfsenti-dvcosine-presence.npz",
-                        help="where the presence matrix is kept between runs (built when missing; "
-                             "delete it after changing configs/imdb/dvcosine.yaml)")
+    add_corpus_arguments(parser)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="config override, e.g. params.init=random (default: the config as it is)")
@@ -56,21 +52,16 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import numpy as np
-    import scipy.sparse as sp
 
     from tfsenti.config import build_config, default_config_path
     from tfsenti.embeddings.inference import DocumentInference, infer_csr, top_noise
-    from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, spectral_start
+    from tfsenti.embeddings.trainer import CosineEmbeddingTrainer
 
     config = build_config("dvcosine", "imdb", config_file=default_config_path("dvcosine", "imdb", REPO / "configs"),
                           overrides=[f"params.epochs={args.epochs}"] + args.overrides)
     params = config.params
     settings = params.embedding_settings(seed=config.train.seed)
-    cache = Path(args.cache)
-    if not cache.is_file():
-        embedding_corpus(args.data_dir or shared_data_dir("imdb"), cache)
-    presence = sp.load_npz(cache).tocsr().astype(np.float32)
-    presence.sort_indices()
+    presence = cached_corpus(args)
     df = np.bincount(presence.indices, minlength=presence.shape[1])
     print(f"Machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")
     print(f"Corpus: {presence.shape[0]} documents x {presence.shape[1]} n-grams, {presence.nnz} pairs; dim "
@@ -81,14 +72,14 @@ def main(argv=None) -> None:
           + ", ".join(f"top {k}: {share[k - 1]:.3f}" for k in (256, 1024, 16384, 131072) if k <= len(share)))
 
     started = time.perf_counter()
-    trainer = CosineEmbeddingTrainer(settings).fit(presence, noise_counts=df, progress=True)
-    print(f"training: {time.perf_counter() - started:.0f} s")
-    rng = np.random.default_rng(settings.seed)  # the trainer's start, drawn again
-    if settings.init == "svd":
-        start_docs, start_ngrams = spectral_start(presence, settings.dim, rng)
-    else:
-        start_ngrams = _unit(rng.standard_normal((presence.shape[1], settings.dim), dtype=np.float32))
-        start_docs = _unit(rng.standard_normal((presence.shape[0], settings.dim), dtype=np.float32))
+    # 0 epochs: the trainer's own start (SVD or random) and tables; then the epochs `fit` would run, minus checkpoints
+    trainer = CosineEmbeddingTrainer(dataclasses.replace(settings, epochs=0)).fit(presence, noise_counts=df,
+                                                                                  progress=True)
+    start_docs, start_ngrams = trainer.doc_vectors_.copy(), trainer.ngram_vectors_.copy()
+    trainer.settings = settings
+    for epoch in range(settings.epochs):
+        trainer._epoch(presence, epoch, True)
+    print(f"training (start included): {time.perf_counter() - started:.0f} s")
 
     doc_cos = np.einsum("ij,ij->i", trainer.doc_vectors_, start_docs)
     ngram_cos = np.einsum("ij,ij->i", trainer.ngram_vectors_, start_ngrams)
@@ -121,8 +112,6 @@ def main(argv=None) -> None:
 
 def _objective(block, docs, vectors, keep, noise_index, noise_weight, params) -> float:
     """Mean over documents of the inference objective (pairs weighted by keep, expected noise term)."""
-    import numpy as np
-
     from tfsenti.embeddings.cosine_objective import softplus
 
     noise = vectors[noise_index]
@@ -134,12 +123,6 @@ def _objective(block, docs, vectors, keep, noise_index, noise_weight, params) ->
         negative = params.negatives * weights.sum() * (noise_weight @ softplus(params.alpha * (noise @ docs[i])))
         total += positive + negative
     return total / max(block.shape[0], 1)
-
-
-def _unit(table):
-    import numpy as np
-
-    return table / np.linalg.norm(table, axis=1, keepdims=True)
 
 
 if __name__ == "__main__":

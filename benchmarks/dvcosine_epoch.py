@@ -28,18 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dvcosine_memory import embedding_corpus  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from dvcosine_memory import add_corpus_arguments, cached_corpus  # noqa: E402  (benchmarks/ is on sys.path)
 from machine_info import machine  # noqa: E402
-from shared_data import shared_data_dir  # noqa: E402
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=None,
-                        help="IMDB folder (default: ../shared/datasets/imdb when present, else cache or download)")
-    parser.add_argument("--cache", default="/tmp/tfsenti-dvcosine-presence.npz",
-                        help="where the presence matrix is kept between runs (built when missing; "
-                             "delete it after changing configs/imdb/dvcosine.yaml)")
+    add_corpus_arguments(parser)
     parser.add_argument("--documents", type=int, default=16384, help="documents timed (the first ones of the corpus)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--repeats", type=int, default=2, help="timed epochs per thread count and dim")
@@ -49,14 +44,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import numpy as np
-    import scipy.sparse as sp
 
     from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, EmbeddingSettings
 
-    cache = Path(args.cache)
-    if not cache.is_file():
-        embedding_corpus(args.data_dir or shared_data_dir("imdb"), cache)
-    corpus = sp.load_npz(cache).tocsr()
+    corpus = cached_corpus(args)
     presence = corpus[:args.documents]
     scale = corpus.shape[0] / presence.shape[0]
     print(f"Machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")

@@ -75,6 +75,28 @@ def main(argv=None) -> None:
         write_block(SECTION, "memory", markdown, header=HEADER, path=RESULTS, order=("imdb", "nsmc", "amazon"))
 
 
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data-dir and --cache: where `cached_corpus` finds IMDB and keeps the embedding corpus between runs."""
+    parser.add_argument("--data-dir", default=None,
+                        help="IMDB folder (default: ../shared/datasets/imdb when present, else cache or download)")
+    parser.add_argument("--cache", default="/tmp/tfsenti-dvcosine-presence.npz",
+                        help="where the presence matrix is kept between runs (built when missing; "
+                             "delete it after changing configs/imdb/dvcosine.yaml)")
+
+
+def cached_corpus(args: argparse.Namespace):
+    """The IMDB embedding corpus (CSR, float32, sorted indices) from `args.cache`, built there first if missing."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    cache = Path(args.cache)
+    if not cache.is_file():
+        embedding_corpus(args.data_dir or shared_data_dir("imdb"), cache)
+    corpus = sp.load_npz(cache).tocsr().astype(np.float32)
+    corpus.sort_indices()
+    return corpus
+
+
 def embedding_corpus(data_dir: str, path: Path) -> dict:
     """The presence matrix (documents x n-grams) that the IMDB config embeds, saved to `path`."""
     import numpy as np
