@@ -97,10 +97,12 @@ def _small_settings(**changes):
     return EmbeddingSettings(**{**base, **changes})
 
 
-@pytest.mark.parametrize("init", ["random", "svd"])
-def test_documents_sharing_ngrams_end_up_closer(init):
+@pytest.mark.parametrize("init, doc_start", [("random", "table"), ("svd", "table"), ("random", "centroid"),
+                                             ("svd", "centroid")])
+def test_documents_sharing_ngrams_end_up_closer(init, doc_start):
     presence, topics = _topic_corpus()
-    trainer = CosineEmbeddingTrainer(_small_settings(init=init, epochs=25)).fit(presence, progress=False)
+    trainer = CosineEmbeddingTrainer(_small_settings(init=init, doc_start=doc_start, epochs=25)).fit(
+        presence, progress=False)
     vectors = trainer.doc_vectors_
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     similarity = vectors @ vectors.T
@@ -174,9 +176,27 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     with pytest.raises(TfsentiError, match="belongs to another run"):
         CosineEmbeddingTrainer(_small_settings(epochs=2, dim=8)).fit(presence, checkpoint_dir=tmp_path,
                                                                      progress=False)
+    with pytest.raises(TfsentiError, match="belongs to another run"):
+        CosineEmbeddingTrainer(_small_settings(epochs=2, doc_start="centroid")).fit(
+            presence, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_centroid_start_gives_documents_with_the_same_ngrams_the_same_vector():
+    """doc_start=centroid: a batch's documents restart from their n-grams, whatever the table held before."""
+    presence, _ = _topic_corpus(per_topic=4)
+    presence = sp.vstack([presence, presence[:1]]).tocsr()  # the last document repeats the first one's n-grams
+    for doc_start in ("table", "centroid"):
+        settings = _small_settings(init="random", doc_start=doc_start, epochs=1, batch_size=presence.shape[0],
+                                   doc_steps=1, doc_learning_rate=0.1)
+        vectors = CosineEmbeddingTrainer(settings).fit(presence, progress=False).doc_vectors_
+        # one batch holds every document: restarted from the same n-grams, the twins take the same step
+        twins = float(vectors[0] @ vectors[-1])
+        assert twins > 1 - 1e-5 if doc_start == "centroid" else twins < 0.9
 
 
 def test_settings_are_validated():
+    with pytest.raises(ConfigError, match="doc_start"):
+        EmbeddingSettings(doc_start="zeros")
     with pytest.raises(ConfigError, match="subsample"):
         EmbeddingSettings(subsample=2.0)
     with pytest.raises(ConfigError, match="dim"):

@@ -5,8 +5,12 @@ A batch's positives are all (document, distinct n-gram) pairs of its documents; 
 n-grams drawn from the unigram^0.75 distribution and shared by the batch, each document's negative term weighted
 so that it counts `negatives` negatives per positive, as in the paper. All vectors stay of unit length: a step
 moves a row along the sphere (the tangent projection of the gradient, see `cosine_objective`), scaled by a
-row-wise Adagrad rate, then renormalizes it. `threads` workers share the tables without locks (Hogwild, like the
-original's 22 threads); the heavy NumPy/SciPy operations release the GIL, so two threads use two cores.
+row-wise Adagrad rate, then renormalizes it. A batch's document vectors start from where the previous epoch left
+them (`doc_start: table`, joint training as in the paper) or from the unit sum of their n-gram vectors, as
+inference starts (`doc_start: centroid`): the n-gram step then sees the document vectors that inference would
+produce for the same n-grams, not vectors left behind by earlier epochs. `threads` workers share the tables
+without locks (Hogwild, like the original's 22 threads); the heavy NumPy/SciPy operations release the GIL, so two
+threads use two cores.
 
 An epoch ends with a checkpoint (`checkpoint_dir/epoch-NNNN/`, written under a temporary name, then renamed);
 `fit` on the same data resumes from the newest one, so an interrupted run loses at most the epoch in progress.
@@ -68,6 +72,7 @@ class EmbeddingSettings:
     batch_size: int = 256
     threads: int = 2
     init: str = "svd"
+    doc_start: str = "table"
     seed: int = 1234
 
     def __post_init__(self):
@@ -81,6 +86,8 @@ class EmbeddingSettings:
                               f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}")
         if self.init not in ("svd", "random"):
             raise ConfigError(f"init must be 'svd' or 'random', received {self.init!r}")
+        if self.doc_start not in ("table", "centroid"):
+            raise ConfigError(f"doc_start must be 'table' or 'centroid', received {self.doc_start!r}")
         if self.subsample is not None and not 0.0 < self.subsample <= 1.0:
             raise ConfigError(f"subsample must be in (0, 1] or None, received {self.subsample}")
 
@@ -255,6 +262,8 @@ class CosineEmbeddingTrainer:
         noise_index = inverse[n_pairs:]
         noise_vectors = ngrams[noise_index]
         docs = self.doc_vectors_[rows]
+        if settings.doc_start == "centroid":
+            docs = _centroids(pattern, ngrams, fallback=docs)
         # the curvature of a document's objective is at most alpha^2 / 4 * (1 + negatives) * its length: a step of
         # doc_learning_rate / that bound is stable for doc_learning_rate < 2 however clustered its n-grams are
         curvature = 0.25 * settings.alpha**2 * (1.0 + settings.negatives) * np.maximum(lengths, 1.0)
@@ -320,6 +329,16 @@ def _sphere_move(current: np.ndarray, gradient: np.ndarray, rate: np.ndarray) ->
     moved = current - rate[:, None] * _tangent(current, gradient)
     moved /= np.sqrt(np.einsum("ij,ij->i", moved, moved))[:, None]
     return moved
+
+
+def _centroids(pattern: sp.csr_matrix, ngrams: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Unit sum of each row's n-gram vectors (pattern values as weights); rows without pairs keep `fallback`."""
+    sums = np.asarray(pattern @ ngrams, dtype=np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
+    empty = norms < 1e-8
+    sums[empty] = fallback[empty]
+    norms[empty] = 1.0
+    return sums / norms[:, None]
 
 
 def _sphere_adagrad(table: np.ndarray, accumulator: np.ndarray, rows: np.ndarray, current: np.ndarray,
@@ -426,6 +445,8 @@ def _checked_matrix(presence) -> sp.csr_matrix:
 
 def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings, ngram_keep: np.ndarray | None) -> dict:
     kept = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("epochs", "threads")}
+    if kept["doc_start"] == "table":  # the only behaviour before the setting existed: older checkpoints still match
+        del kept["doc_start"]
     fingerprint = {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}
     if ngram_keep is not None:  # a digest: the same keep probabilities, or another run
         fingerprint["ngram_keep_sha1"] = hashlib.sha1(np.ascontiguousarray(ngram_keep).tobytes()).hexdigest()

@@ -88,6 +88,7 @@ class DVCosineParams:
     batch_size: int = 256
     threads: int = 2
     init: Literal["svd", "random"] = "svd"
+    doc_start: Literal["table", "centroid"] = "table"  # a batch's document vectors: from the table or re-started
     checkpoint_dir: str | None = None
     # ---- inference of new documents (in-process and in the exported graph)
     infer_steps: int = 20
@@ -138,7 +139,7 @@ class DVCosineParams:
             dim=self.dim, alpha=self.alpha, negatives=self.negatives, noise_samples=self.noise_samples,
             epochs=self.epochs, learning_rate=self.learning_rate, doc_steps=self.doc_steps,
             doc_learning_rate=self.doc_learning_rate, subsample=self.subsample, batch_size=self.batch_size,
-            threads=self.threads, init=self.init, seed=seed)
+            threads=self.threads, init=self.init, doc_start=self.doc_start, seed=seed)
 
 
 class DVCosineRecipe(Recipe):
