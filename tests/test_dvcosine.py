@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -179,6 +181,9 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     with pytest.raises(TfsentiError, match="belongs to another run"):
         CosineEmbeddingTrainer(_small_settings(epochs=2, doc_start="centroid")).fit(
             presence, checkpoint_dir=tmp_path, progress=False)
+    # the default doc_start leaves the fingerprint as it was before the setting existed (older checkpoints resume)
+    saved = json.loads((latest_checkpoint(tmp_path) / "state.json").read_text(encoding="utf-8"))["fingerprint"]
+    assert "doc_start" not in saved and "init" in saved
 
 
 def test_centroid_start_gives_documents_with_the_same_ngrams_the_same_vector():
