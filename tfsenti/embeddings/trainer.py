@@ -49,6 +49,8 @@ log = logging.getLogger("tfsenti")
 
 CHECKPOINT_PREFIX = "epoch-"
 _ADAGRAD_EPSILON = 1e-8
+# settings added after checkpoints existed, with the value that gives the behaviour from before they existed
+_LATER_SETTINGS = {"doc_start": "table", "svd_weights": "idf"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,7 @@ class EmbeddingSettings:
     threads: int = 2
     init: str = "svd"
     doc_start: str = "table"
+    svd_weights: str = "idf"
     seed: int = 1234
 
     def __post_init__(self):
@@ -86,6 +89,8 @@ class EmbeddingSettings:
                               f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}")
         if self.init not in ("svd", "random"):
             raise ConfigError(f"init must be 'svd' or 'random', received {self.init!r}")
+        if self.svd_weights not in ("idf", "idf_keep"):
+            raise ConfigError(f"svd_weights must be 'idf' or 'idf_keep', received {self.svd_weights!r}")
         if self.doc_start not in ("table", "centroid"):
             raise ConfigError(f"doc_start must be 'table' or 'centroid', received {self.doc_start!r}")
         if self.subsample is not None and not 0.0 < self.subsample <= 1.0:
@@ -167,7 +172,9 @@ class CosineEmbeddingTrainer:
         else:
             rng = np.random.default_rng(settings.seed)
             if settings.init == "svd":
-                self.doc_vectors_, self.ngram_vectors_ = spectral_start(presence, settings.dim, rng)
+                columns = ngram_keep if settings.svd_weights == "idf_keep" else None
+                self.doc_vectors_, self.ngram_vectors_ = spectral_start(presence, settings.dim, rng,
+                                                                        column_weights=columns)
             else:
                 self.ngram_vectors_ = _random_unit(rng, vocabulary, settings.dim)
                 self.doc_vectors_ = _random_unit(rng, n_docs, settings.dim)
@@ -353,7 +360,8 @@ def _sphere_adagrad(table: np.ndarray, accumulator: np.ndarray, rows: np.ndarray
 
 
 def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, *, oversample: int = 10,
-                   power_iterations: int = 2, chunk_rows: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+                   power_iterations: int = 2, chunk_rows: int = 100_000,
+                   column_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unit document and n-gram vectors from a randomized truncated SVD of the idf-weighted presence matrix.
 
     A warm start (Halko et al. 2011): documents that share n-grams start close, so the cosine objective needs far
@@ -363,6 +371,8 @@ def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, 
     """
     n_docs, vocabulary = presence.shape
     idf = np.log((1.0 + n_docs) / (1.0 + np.bincount(presence.indices, minlength=vocabulary))).astype(np.float32)
+    if column_weights is not None:  # e.g. the keep probabilities by naive-Bayes weight: columns that say more weigh more
+        idf *= np.asarray(column_weights, dtype=np.float32)
     weighted = sp.csr_matrix((idf[presence.indices], presence.indices, presence.indptr), shape=presence.shape)
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     weighted = sp.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ weighted
@@ -445,8 +455,9 @@ def _checked_matrix(presence) -> sp.csr_matrix:
 
 def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings, ngram_keep: np.ndarray | None) -> dict:
     kept = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("epochs", "threads")}
-    if kept["doc_start"] == "table":  # the only behaviour before the setting existed: older checkpoints still match
-        del kept["doc_start"]
+    for name, before in _LATER_SETTINGS.items():  # at their defaults, older checkpoints still match
+        if kept[name] == before:
+            del kept[name]
     fingerprint = {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}
     if ngram_keep is not None:  # a digest: the same keep probabilities, or another run
         fingerprint["ngram_keep_sha1"] = hashlib.sha1(np.ascontiguousarray(ngram_keep).tobytes()).hexdigest()

@@ -89,6 +89,7 @@ class DVCosineParams:
     threads: int = 2
     init: Literal["svd", "random"] = "svd"
     doc_start: Literal["table", "centroid"] = "table"  # a batch's document vectors: from the table or re-started
+    svd_weights: Literal["idf", "idf_keep"] = "idf"  # idf_keep: the SVD start also weighs columns by nb_subsample
     checkpoint_dir: str | None = None
     # ---- inference of new documents (in-process and in the exported graph)
     infer_steps: int = 20
@@ -139,7 +140,8 @@ class DVCosineParams:
             dim=self.dim, alpha=self.alpha, negatives=self.negatives, noise_samples=self.noise_samples,
             epochs=self.epochs, learning_rate=self.learning_rate, doc_steps=self.doc_steps,
             doc_learning_rate=self.doc_learning_rate, subsample=self.subsample, batch_size=self.batch_size,
-            threads=self.threads, init=self.init, doc_start=self.doc_start, seed=seed)
+            threads=self.threads, init=self.init, doc_start=self.doc_start,
+            svd_weights=self.svd_weights, seed=seed)
 
 
 class DVCosineRecipe(Recipe):
