@@ -399,8 +399,9 @@ def test_recipe_with_sampled_inference_noise_predicts_and_is_deterministic():
     assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
 
 
-@pytest.mark.parametrize("chunk_rows", [100_000, 50])  # one block of n-grams, or eight
-def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows):
+@pytest.mark.parametrize("chunk_rows, weighted_columns", [(100_000, False), (50, False), (50, True)])
+def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows, weighted_columns):
+    """One block of n-grams or eight; with column weights, the SVD is that of the idf x weight matrix."""
     from tfsenti.embeddings.trainer import spectral_start
 
     rng = np.random.default_rng(5)
@@ -409,10 +410,16 @@ def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows):
     rows = [np.concatenate([topic * 60 + rng.choice(60, 12, replace=False), [360, 361, 362]]) for topic in topics]
     presence = sp.csr_matrix((np.ones(400 * 15, np.float32), np.concatenate(rows), np.arange(0, 400 * 15 + 1, 15)),
                              shape=(400, 363))
+    column_weights = None
+    if weighted_columns:  # half of topic 0's n-grams weigh nothing: they are zero columns of the SVD
+        column_weights = np.random.default_rng(1).uniform(0.2, 1.0, 363)
+        column_weights[:30] = 0.0
     docs, ngrams = spectral_start(presence, 6, np.random.default_rng(0), power_iterations=8,  # converged
-                                  chunk_rows=chunk_rows)
+                                  chunk_rows=chunk_rows, column_weights=column_weights)
 
     idf = np.log(401.0 / (1.0 + np.bincount(presence.indices, minlength=363)))
+    if weighted_columns:
+        idf = idf * column_weights
     weighted = presence.toarray() * idf
     weighted /= np.linalg.norm(weighted, axis=1, keepdims=True)
     u, s, vt = np.linalg.svd(weighted, full_matrices=False)
@@ -420,5 +427,9 @@ def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows):
     exact_docs, exact_ngrams = unit(u[:, :6] * np.sqrt(s[:6])), unit(vt[:6, :360].T * np.sqrt(s[:6]))
     # the same vectors up to the sign of each singular direction: compare the cosine matrices
     np.testing.assert_allclose(docs @ docs.T, exact_docs @ exact_docs.T, atol=1e-3)
-    topical = ngrams[:360]  # the idf-0 n-grams are zero rows of the SVD: they get random unit vectors
-    np.testing.assert_allclose(topical @ topical.T, exact_ngrams @ exact_ngrams.T, atol=1e-3)
+    # the idf-0 n-grams (and the weight-0 ones) are zero rows of the SVD: they get random unit vectors
+    kept = np.arange(30 if weighted_columns else 0, 360)
+    np.testing.assert_allclose(ngrams[kept] @ ngrams[kept].T, exact_ngrams[kept] @ exact_ngrams[kept].T, atol=1e-3)
+    if weighted_columns:
+        topic_zero = unit(docs[topics == 0].mean(axis=0, keepdims=True))[0]
+        assert np.abs(ngrams[:30] @ topic_zero).mean() < 0.7 < (ngrams[30:60] @ topic_zero).mean()
