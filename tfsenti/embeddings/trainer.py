@@ -368,10 +368,11 @@ def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, 
     fewer epochs than from random vectors. Rows that the SVD leaves at zero get random unit vectors. Memory: at most
     two (n-grams, dim + oversample) float32 arrays at a time (the Gaussian test matrix is drawn `chunk_rows` n-grams
     at a time, the n-gram side is orthonormalized in place), the returned n-gram table included.
+    `column_weights` (V,), if given, multiply the idf weights (the SVD of that matrix).
     """
     n_docs, vocabulary = presence.shape
     idf = np.log((1.0 + n_docs) / (1.0 + np.bincount(presence.indices, minlength=vocabulary))).astype(np.float32)
-    if column_weights is not None:  # e.g. the keep probabilities by naive-Bayes weight: columns that say more weigh more
+    if column_weights is not None:  # e.g. keep probabilities by naive-Bayes weight: telling columns weigh more
         idf *= np.asarray(column_weights, dtype=np.float32)
     weighted = sp.csr_matrix((idf[presence.indices], presence.indices, presence.indptr), shape=presence.shape)
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
