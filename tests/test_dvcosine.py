@@ -202,6 +202,8 @@ def test_centroid_start_gives_documents_with_the_same_ngrams_the_same_vector():
 def test_settings_are_validated():
     with pytest.raises(ConfigError, match="doc_start"):
         EmbeddingSettings(doc_start="zeros")
+    with pytest.raises(TfsentiError, match="ngram_keep"):
+        CosineEmbeddingTrainer(_small_settings(svd_weights="idf_keep")).fit(_topic_corpus()[0], progress=False)
     with pytest.raises(ConfigError, match="subsample"):
         EmbeddingSettings(subsample=2.0)
     with pytest.raises(ConfigError, match="dim"):
@@ -311,6 +313,9 @@ def test_params_are_validated():
         build_config("dvcosine", "imdb", overrides=["params.features=both"])
     with pytest.raises(ConfigError, match="vector_scale"):
         build_config("dvcosine", "imdb", overrides=["params.vector_scale=0"])
+    with pytest.raises(ConfigError, match="nb_subsample"):
+        build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep"])
+    build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep", "params.nb_subsample=1.0"])
 
 
 def test_refit_on_validation_learns_from_the_validation_labels():

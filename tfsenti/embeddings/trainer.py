@@ -161,6 +161,8 @@ class CosineEmbeddingTrainer:
                 raise TfsentiError(f"ngram_keep must hold {vocabulary} probabilities in [0, 1]; received shape "
                                    f"{ngram_keep.shape}, range [{ngram_keep.min():g}, {ngram_keep.max():g}]")
             self.keep_probability_ *= ngram_keep
+        if settings.svd_weights == "idf_keep" and ngram_keep is None:
+            raise TfsentiError("svd_weights='idf_keep' weighs the SVD start by ngram_keep: pass ngram_keep to fit")
         fingerprint = _fingerprint(presence, settings, ngram_keep)
         self.subsampled_ = bool(np.any(self.keep_probability_ < 1.0))
 

@@ -126,6 +126,9 @@ class DVCosineParams:
         bad.update({f"vector_scale_grid[{i}]": v for i, v in enumerate(self.vector_scale_grid) if v <= 0})
         if bad:
             raise ConfigError(f"These params must be positive: {bad}")
+        if self.svd_weights == "idf_keep" and self.nb_subsample is None:
+            raise ConfigError("params.svd_weights=idf_keep weighs the SVD start by the nb_subsample keep "
+                              "probabilities: set params.nb_subsample too (e.g. 1.0), or keep svd_weights=idf")
         try:
             self.analyzer_config()
         except ValueError as error:
