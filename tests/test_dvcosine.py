@@ -202,6 +202,8 @@ def test_centroid_start_gives_documents_with_the_same_ngrams_the_same_vector():
 def test_settings_are_validated():
     with pytest.raises(ConfigError, match="doc_start"):
         EmbeddingSettings(doc_start="zeros")
+    with pytest.raises(ConfigError, match="init='svd'"):
+        EmbeddingSettings(svd_weights="idf_keep", init="random")
     with pytest.raises(TfsentiError, match="ngram_keep"):
         CosineEmbeddingTrainer(_small_settings(svd_weights="idf_keep")).fit(_topic_corpus()[0], progress=False)
     with pytest.raises(ConfigError, match="subsample"):
@@ -373,6 +375,8 @@ def test_ngram_keep_multiplies_the_keep_probabilities_and_belongs_to_the_checkpo
     np.testing.assert_allclose(trainer.keep_probability_, keep)  # subsample None: the keep factors alone
     with pytest.raises(TfsentiError, match="belongs to another run"):
         CosineEmbeddingTrainer(_small_settings(epochs=2)).fit(presence, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="init='svd'"):
+        EmbeddingSettings(svd_weights="idf_keep", init="random")
     with pytest.raises(TfsentiError, match="ngram_keep"):
         CosineEmbeddingTrainer(_small_settings()).fit(presence, ngram_keep=keep[:-1], progress=False)
 

@@ -91,6 +91,8 @@ class EmbeddingSettings:
             raise ConfigError(f"init must be 'svd' or 'random', received {self.init!r}")
         if self.svd_weights not in ("idf", "idf_keep"):
             raise ConfigError(f"svd_weights must be 'idf' or 'idf_keep', received {self.svd_weights!r}")
+        if self.svd_weights == "idf_keep" and self.init != "svd":
+            raise ConfigError("svd_weights='idf_keep' weighs the SVD start: it needs init='svd'")
         if self.doc_start not in ("table", "centroid"):
             raise ConfigError(f"doc_start must be 'table' or 'centroid', received {self.doc_start!r}")
         if self.subsample is not None and not 0.0 < self.subsample <= 1.0:
