@@ -80,6 +80,46 @@ def test_unit_fast_path_equals_reference_objective():
     np.testing.assert_allclose(tangent(ngram_raw, ngrams), reference.ngram_gradient, atol=1e-10)
 
 
+def test_pair_sgd_moves_both_vectors_down_the_objective_gradient():
+    """The paper's per-pair SGD: one document, one positive n-gram, two draws of the one noise n-gram."""
+    from tfsenti.embeddings.pair_sgd import sgd_epoch
+
+    rng = np.random.default_rng(4)
+    docs = rng.normal(size=(1, 6)).astype(np.float32) * 0.7
+    ngrams = rng.normal(size=(2, 6)).astype(np.float32) * 1.3
+    before_docs, before_ngrams, rate = docs.copy(), ngrams.copy(), 1e-3
+    totals = sgd_epoch(sp.csr_matrix(np.array([[1.0, 0.0]], np.float32)), docs, ngrams,
+                       noise_cdf=np.array([0.0, 1.0]), keep=np.ones(2), alpha=6.0, negatives=2,
+                       learning_rate=rate, seed=0, threads=1)
+    reference = pair_objective(before_docs.astype(np.float64), before_ngrams.astype(np.float64),
+                               doc_index=np.zeros(3, int), ngram_index=np.array([0, 1, 1]),
+                               target=np.array([1.0, 0.0, 0.0]), weight=np.ones(3), alpha=6.0)
+    assert totals[2] == 1 and totals[0] == pytest.approx(reference.loss, rel=1e-3)
+    # sequential steps (the second negative sees the first one's move), float32: equal to first order
+    np.testing.assert_allclose((docs - before_docs) / rate, -reference.doc_gradient, rtol=5e-3, atol=3e-3)
+    np.testing.assert_allclose((ngrams - before_ngrams) / rate, -reference.ngram_gradient, rtol=5e-3, atol=3e-3)
+
+
+def test_pair_sgd_skips_pairs_by_keep_probability_and_is_seeded():
+    from tfsenti.embeddings.pair_sgd import paper_start, sgd_epoch
+
+    presence = sp.random(40, 30, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    presence.data[:] = 1.0
+    keep = np.where(np.arange(30) < 15, 1.0, 0.0)
+    noise_cdf = np.minimum(np.arange(1, 31) / 15, 1.0)  # noise among the first 15 n-grams only
+    runs = []
+    for _ in range(2):
+        docs, ngrams = paper_start(np.random.default_rng(0), 40, 30, dim=8)
+        untouched = ngrams[15:].copy()
+        totals = sgd_epoch(presence, docs, ngrams, noise_cdf=noise_cdf,
+                           keep=keep, alpha=6.0, negatives=3, learning_rate=0.01, seed=5, threads=1)
+        runs.append((docs, ngrams))
+        assert totals[2] == presence[:, :15].nnz  # every kept pair once, none of the dropped n-grams
+        np.testing.assert_array_equal(ngrams[15:], untouched)  # never visited: neither positive nor noise
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])  # one thread: the seed decides everything
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
 # ---- what training learns --------------------------------------------------------------------------------------
 def _topic_corpus(per_topic=12, seed=0):
     """Three topics with disjoint vocabularies of 12 n-grams; each document holds 5 of its topic's n-grams."""
@@ -99,12 +139,14 @@ def _small_settings(**changes):
     return EmbeddingSettings(**{**base, **changes})
 
 
-@pytest.mark.parametrize("init, doc_start", [("random", "table"), ("svd", "table"), ("random", "centroid"),
-                                             ("svd", "centroid")])
-def test_documents_sharing_ngrams_end_up_closer(init, doc_start):
+@pytest.mark.parametrize("init, doc_start, optimizer", [
+    ("random", "table", "minibatch"), ("svd", "table", "minibatch"), ("random", "centroid", "minibatch"),
+    ("svd", "centroid", "minibatch"), ("random", "table", "sgd"), ("svd", "table", "sgd")])
+def test_documents_sharing_ngrams_end_up_closer(init, doc_start, optimizer):
     presence, topics = _topic_corpus()
-    trainer = CosineEmbeddingTrainer(_small_settings(init=init, doc_start=doc_start, epochs=25)).fit(
-        presence, progress=False)
+    settings = _small_settings(init=init, doc_start=doc_start, epochs=25, optimizer=optimizer,
+                               pair_learning_rate=0.005)
+    trainer = CosineEmbeddingTrainer(settings).fit(presence, progress=False)
     vectors = trainer.doc_vectors_
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     similarity = vectors @ vectors.T
@@ -157,13 +199,15 @@ def test_inference_batches_bound_the_pairs_and_never_change_the_vectors():
     np.testing.assert_allclose(one_pair_budget, whole, atol=1e-6)
 
 
-def test_interrupted_training_resumes_from_its_last_epoch(tmp_path):
+@pytest.mark.parametrize("optimizer", ["minibatch", "sgd"])
+def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, optimizer):
     presence, _ = _topic_corpus()
-    straight = CosineEmbeddingTrainer(_small_settings(epochs=4)).fit(presence, progress=False)
-    CosineEmbeddingTrainer(_small_settings(epochs=2)).fit(presence, checkpoint_dir=tmp_path, progress=False)
+    settings = lambda epochs: _small_settings(epochs=epochs, optimizer=optimizer)  # noqa: E731
+    straight = CosineEmbeddingTrainer(settings(4)).fit(presence, progress=False)
+    CosineEmbeddingTrainer(settings(2)).fit(presence, checkpoint_dir=tmp_path, progress=False)
     assert latest_checkpoint(tmp_path).name == "epoch-0002"
     seen = []
-    resumed = CosineEmbeddingTrainer(_small_settings(epochs=4)).fit(
+    resumed = CosineEmbeddingTrainer(settings(4)).fit(
         presence, checkpoint_dir=tmp_path, progress=False, on_epoch=lambda report: seen.append(report.epoch))
     assert seen == [3, 4]  # only the missing epochs ran
     assert latest_checkpoint(tmp_path).name == "epoch-0004"
@@ -183,7 +227,10 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
             presence, checkpoint_dir=tmp_path, progress=False)
     # the default doc_start leaves the fingerprint as it was before the setting existed (older checkpoints resume)
     saved = json.loads((latest_checkpoint(tmp_path) / "state.json").read_text(encoding="utf-8"))["fingerprint"]
-    assert "doc_start" not in saved and "init" in saved
+    assert not {"doc_start", "optimizer", "pair_learning_rate"} & set(saved) and "init" in saved
+    with pytest.raises(TfsentiError, match="belongs to another run"):
+        CosineEmbeddingTrainer(_small_settings(epochs=2, optimizer="sgd")).fit(
+            presence, checkpoint_dir=tmp_path, progress=False)
 
 
 def test_centroid_start_gives_documents_with_the_same_ngrams_the_same_vector():
@@ -202,6 +249,12 @@ def test_centroid_start_gives_documents_with_the_same_ngrams_the_same_vector():
 def test_settings_are_validated():
     with pytest.raises(ConfigError, match="doc_start"):
         EmbeddingSettings(doc_start="zeros")
+    with pytest.raises(ConfigError, match="optimizer"):
+        EmbeddingSettings(optimizer="adam")
+    with pytest.raises(ConfigError, match="needs optimizer='minibatch'"):
+        EmbeddingSettings(optimizer="sgd", doc_start="centroid")
+    with pytest.raises(ConfigError, match="pair_learning_rate"):
+        EmbeddingSettings(pair_learning_rate=0.0)
     with pytest.raises(ConfigError, match="init='svd'"):
         EmbeddingSettings(svd_weights="idf_keep", init="random")
     with pytest.raises(TfsentiError, match="ngram_keep"):

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from tfsenti.embeddings import pair_sgd
 from tfsenti.embeddings.cosine_objective import unit_doc_gradient, unit_ngram_gradient, unit_pair_scores
 from tfsenti.errors import ConfigError, TfsentiError
 
@@ -50,12 +51,16 @@ log = logging.getLogger("tfsenti")
 CHECKPOINT_PREFIX = "epoch-"
 _ADAGRAD_EPSILON = 1e-8
 # settings added after checkpoints existed, with the value that gives the behaviour from before they existed
-_LATER_SETTINGS = {"doc_start": "table", "svd_weights": "idf"}
+_LATER_SETTINGS = {"doc_start": "table", "svd_weights": "idf", "optimizer": "minibatch", "pair_learning_rate": 0.001}
 
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddingSettings:
     """How the vectors are trained. The paper: dim 500, alpha 6, 5 negatives, 120 epochs (plain SGD, lr 0.001).
+
+    `optimizer`: "minibatch" (NumPy mini-batches on unit vectors, Adagrad on the n-grams: `learning_rate`,
+    `doc_steps`, `doc_learning_rate`, `noise_samples`, `batch_size`, `doc_start`) or "sgd" (the paper's plain SGD
+    over single pairs, `pair_learning_rate`, compiled by Numba: `tfsenti.embeddings.pair_sgd`).
 
     Example:
         >>> EmbeddingSettings(dim=100).alpha
@@ -76,6 +81,8 @@ class EmbeddingSettings:
     init: str = "svd"
     doc_start: str = "table"
     svd_weights: str = "idf"
+    optimizer: str = "minibatch"
+    pair_learning_rate: float = 0.001
     seed: int = 1234
 
     def __post_init__(self):
@@ -84,9 +91,14 @@ class EmbeddingSettings:
                 raise ConfigError(f"embedding setting {name} must be >= 1, received {getattr(self, name)}")
         if self.epochs < 0:
             raise ConfigError(f"embedding epochs must be >= 0, received {self.epochs}")
-        if self.alpha <= 0 or self.learning_rate <= 0 or self.doc_learning_rate <= 0:
+        if min(self.alpha, self.learning_rate, self.doc_learning_rate, self.pair_learning_rate) <= 0:
             raise ConfigError(f"alpha and the learning rates must be positive, received alpha={self.alpha}, "
-                              f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}")
+                              f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}, "
+                              f"pair_learning_rate={self.pair_learning_rate}")
+        if self.optimizer not in ("minibatch", "sgd"):
+            raise ConfigError(f"optimizer must be 'minibatch' or 'sgd', received {self.optimizer!r}")
+        if self.optimizer == "sgd" and self.doc_start != "table":
+            raise ConfigError("doc_start='centroid' restarts mini-batches: it needs optimizer='minibatch'")
         if self.init not in ("svd", "random"):
             raise ConfigError(f"init must be 'svd' or 'random', received {self.init!r}")
         if self.svd_weights not in ("idf", "idf_keep"):
@@ -179,13 +191,19 @@ class CosineEmbeddingTrainer:
                 columns = ngram_keep if settings.svd_weights == "idf_keep" else None
                 self.doc_vectors_, self.ngram_vectors_ = spectral_start(presence, settings.dim, rng,
                                                                         column_weights=columns)
+                if settings.optimizer == "sgd":  # the learning rate is relative to the paper's start's lengths
+                    self.doc_vectors_ *= pair_sgd.paper_scale(settings.dim)
+                    self.ngram_vectors_ *= pair_sgd.paper_scale(settings.dim)
+            elif settings.optimizer == "sgd":
+                self.doc_vectors_, self.ngram_vectors_ = pair_sgd.paper_start(rng, n_docs, vocabulary, settings.dim)
             else:
                 self.ngram_vectors_ = _random_unit(rng, vocabulary, settings.dim)
                 self.doc_vectors_ = _random_unit(rng, n_docs, settings.dim)
             self.ngram_accumulator_ = np.zeros(vocabulary, np.float32)
-    
+
+        run_epoch = self._sgd_epoch if settings.optimizer == "sgd" else self._epoch
         for epoch in range(start_epoch, settings.epochs):
-            report = self._epoch(presence, epoch, progress)
+            report = run_epoch(presence, epoch, progress)
             self.history_.append(dataclasses.asdict(report))
             log.info("dv-cosine epoch %d/%d: loss %.4f per pair, %.1f s", epoch + 1, settings.epochs, report.loss,
                      report.seconds)
@@ -193,6 +211,9 @@ class CosineEmbeddingTrainer:
                 self._save(Path(checkpoint_dir), epoch + 1, fingerprint)
             if on_epoch is not None:
                 on_epoch(report)
+        if settings.optimizer == "sgd":  # the tables were trained at free lengths; checkpoints keep those
+            self.doc_vectors_ = _unit_rows(self.doc_vectors_, np.random.default_rng(settings.seed))
+            self.ngram_vectors_ = _unit_rows(self.ngram_vectors_, np.random.default_rng(settings.seed))
         self.epochs_done_ = settings.epochs
         return self
 
@@ -247,6 +268,29 @@ class CosineEmbeddingTrainer:
             bar.close()
         if errors:
             raise errors[0]
+        pairs = max(totals[2], 1.0)
+        return EpochReport(epoch + 1, float(totals[0] / pairs), float(totals[1] / pairs),
+                           time.perf_counter() - started, int(totals[2]))
+
+    def _sgd_epoch(self, presence: sp.csr_matrix, epoch: int, progress: bool) -> EpochReport:
+        """One epoch of the paper's per-pair SGD, in slices of the shuffled documents (a progress bar, and Ctrl-C
+        is honoured between slices)."""
+        from tqdm import tqdm
+
+        settings = self.settings
+        order = np.random.default_rng([settings.seed, epoch]).permutation(presence.shape[0])
+        slices = np.array_split(order, max(1, min(len(order), 50)))
+        totals = np.zeros(3)
+        started = time.perf_counter()
+        with tqdm(total=len(order), unit="doc", desc=f"dv-cosine epoch {epoch + 1}/{settings.epochs}",
+                  disable=not progress, file=sys.stderr, leave=False) as bar:
+            for number, rows in enumerate(slices):
+                totals += pair_sgd.sgd_epoch(
+                    presence, self.doc_vectors_, self.ngram_vectors_, rows=rows, noise_cdf=self.noise_cdf_,
+                    keep=self.keep_probability_, alpha=settings.alpha, negatives=settings.negatives,
+                    learning_rate=settings.pair_learning_rate, seed=(settings.seed * 1_000_003 + epoch) * 64 + number,
+                    threads=settings.threads)
+                bar.update(len(rows))
         pairs = max(totals[2], 1.0)
         return EpochReport(epoch + 1, float(totals[0] / pairs), float(totals[1] / pairs),
                            time.perf_counter() - started, int(totals[2]))

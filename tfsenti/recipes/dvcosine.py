@@ -90,6 +90,8 @@ class DVCosineParams:
     init: Literal["svd", "random"] = "svd"
     doc_start: Literal["table", "centroid"] = "table"  # a batch's document vectors: from the table or re-started
     svd_weights: Literal["idf", "idf_keep"] = "idf"  # idf_keep: the SVD start also weighs columns by nb_subsample
+    optimizer: Literal["minibatch", "sgd"] = "minibatch"  # sgd: the paper's per-pair SGD (Numba), below its rate
+    pair_learning_rate: float = 0.001
     checkpoint_dir: str | None = None
     # ---- inference of new documents (in-process and in the exported graph)
     infer_steps: int = 20
@@ -144,7 +146,8 @@ class DVCosineParams:
             epochs=self.epochs, learning_rate=self.learning_rate, doc_steps=self.doc_steps,
             doc_learning_rate=self.doc_learning_rate, subsample=self.subsample, batch_size=self.batch_size,
             threads=self.threads, init=self.init, doc_start=self.doc_start,
-            svd_weights=self.svd_weights, seed=seed)
+            svd_weights=self.svd_weights, optimizer=self.optimizer, pair_learning_rate=self.pair_learning_rate,
+            seed=seed)
 
 
 class DVCosineRecipe(Recipe):
