@@ -20,30 +20,37 @@ def next_uniform(state):
 
 
 @_jit
-def pair_step(doc, ngram, target, doc_step, alpha, rate):
-    # gradient of -log sigmoid(+-alpha cos(doc, ngram)); the n-gram moves now, the document's move accumulates
-    dot = 0.0
-    doc_norm = 0.0
-    ngram_norm = 0.0
+def pair_step(doc, doc_norm, ngram, target, doc_step, alpha, rate):
+    # gradient of -log sigmoid(+-alpha cos(doc, ngram)); the n-gram moves now, the document's move accumulates.
+    # float32 accumulators and coefficients keep the loops in single precision (twice the SIMD width)
+    dot = np.float32(0.0)
+    ngram_norm = np.float32(0.0)
     for i in range(doc.shape[0]):
         dot += doc[i] * ngram[i]
-        doc_norm += doc[i] * doc[i]
         ngram_norm += ngram[i] * ngram[i]
     if doc_norm == 0.0 or ngram_norm == 0.0:
         return 0.0
-    doc_norm = np.sqrt(doc_norm)
     ngram_norm = np.sqrt(ngram_norm)
     cos = dot / (doc_norm * ngram_norm)
     prob = 1.0 / (1.0 + np.exp(-alpha * cos))
     error = (target - prob) * alpha * rate
-    along = error / (doc_norm * ngram_norm)
-    doc_back = error * cos / (doc_norm * doc_norm)
-    ngram_back = error * cos / (ngram_norm * ngram_norm)
+    along = np.float32(error / (doc_norm * ngram_norm))
+    doc_back = np.float32(error * cos / (doc_norm * doc_norm))
+    ngram_back = np.float32(error * cos / (ngram_norm * ngram_norm))
     for i in range(doc.shape[0]):
         d = doc[i]
-        doc_step[i] += ngram[i] * along - d * doc_back
-        ngram[i] += d * along - ngram[i] * ngram_back
+        w = ngram[i]
+        doc_step[i] += w * along - d * doc_back
+        ngram[i] = w + d * along - w * ngram_back
     return -np.log(prob + 1e-12) if target == 1.0 else -np.log(1.0 - prob + 1e-12)
+
+
+@_jit
+def squared_norm(vector):
+    total = np.float32(0.0)
+    for i in range(vector.shape[0]):
+        total += vector[i] * vector[i]
+    return total
 
 
 @numba.njit(fastmath=True, nogil=True, cache=True, parallel=True)
@@ -71,12 +78,13 @@ def epoch(indptr, indices, order, docs, ngrams, noise_cdf, keep, alpha, negative
                 if keep[ngram] < 1.0 and next_uniform(state) >= keep[ngram]:
                     continue
                 doc_step[:] = 0.0
-                loss = pair_step(doc, ngrams[ngram], 1.0, doc_step, alpha, rate)
+                doc_norm = np.sqrt(squared_norm(doc))  # the document moves only after its pair's negatives
+                loss = pair_step(doc, doc_norm, ngrams[ngram], 1.0, doc_step, alpha, rate)
                 totals[worker, 1] += loss
                 for _ in range(negatives):
                     noise = np.searchsorted(noise_cdf, next_uniform(state), side="right")
                     noise = min(noise, ngrams.shape[0] - 1)
-                    loss += pair_step(doc, ngrams[noise], 0.0, doc_step, alpha, rate)
+                    loss += pair_step(doc, doc_norm, ngrams[noise], 0.0, doc_step, alpha, rate)
                 for i in range(doc.shape[0]):
                     doc[i] += doc_step[i]
                 totals[worker, 0] += loss
