@@ -461,6 +461,19 @@ def test_recipe_with_sampled_inference_noise_predicts_and_is_deterministic():
     assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
 
 
+def test_recipe_with_the_paper_sgd_learns_vectors_that_carry_the_label():
+    from toy_data import toy_dataset
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    recipe = _recipe(["params.optimizer=sgd", "params.init=random", "params.pair_learning_rate=0.005",
+                      "params.epochs=20", "params.features=vectors"])  # the vectors alone must carry the label
+    metrics = recipe.fit(train, validation)
+    assert metrics["validation_accuracy"] >= 0.9
+    assert recipe.history_[-1]["loss"] < recipe.history_[0]["loss"]
+    held_out = toy_dataset(40, seed=3, prefix="test")
+    assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
+
+
 @pytest.mark.parametrize("chunk_rows, weighted_columns", [(100_000, False), (50, False), (50, True)])
 def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows, weighted_columns):
     """One block of n-grams or eight; with column weights, the SVD is that of the idf x weight matrix."""
