@@ -58,7 +58,8 @@ class DVCosineParams:
 
     The paper: dim 500, alpha 6, 5 negatives, 120 epochs of SGD (lr 0.001) on 22 threads, n-grams seen twice or
     more. Here: `epochs`, `dim` and the optimizer (row-wise Adagrad on the unit sphere, an SVD warm start and
-    `doc_steps` steps per document and batch) are chosen to fit a 2-core budget (see docs/DVCOSINE.md).
+    `doc_steps` steps per document and batch) are chosen to fit a 2-core budget (see docs/DVCOSINE.md);
+    `optimizer: sgd` with `init: random` is the paper's optimizer and start (`pair_learning_rate`).
 
     Example:
         >>> DVCosineParams(dim=50).embedding_settings(seed=1).dim
