@@ -255,6 +255,8 @@ def test_settings_are_validated():
         EmbeddingSettings(optimizer="sgd", doc_start="centroid")
     with pytest.raises(ConfigError, match="pair_learning_rate"):
         EmbeddingSettings(pair_learning_rate=0.0)
+    with pytest.raises(TfsentiError, match="cannot weigh pairs"):
+        CosineEmbeddingTrainer(_small_settings(optimizer="sgd")).fit(2 * _topic_corpus()[0], progress=False)
     with pytest.raises(ConfigError, match="init='svd'"):
         EmbeddingSettings(svd_weights="idf_keep", init="random")
     with pytest.raises(TfsentiError, match="ngram_keep"):

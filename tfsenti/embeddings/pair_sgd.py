@@ -9,8 +9,9 @@ plain constant learning rate. `threads` workers each take a share of the documen
 without locks; with one thread an epoch is a deterministic function of its seed.
 
 Numba compiles the loops on first use (a few seconds, cached on disk afterwards); per-pair updates cannot be
-vectorized in NumPy, and this is what makes the paper's many epochs fit a 2-core budget (IMDB, 36M pairs per
-epoch at dim 100: about a minute per epoch on 2 cores).
+vectorized in NumPy, and this is what makes many epochs of the paper's optimizer fit a 2-core budget (IMDB,
+72.5k documents and 36M distinct pairs, with the config's frequency sub-sampling: about 35 s per epoch at dim 100
+and 45 s at dim 300 on 2 cores, runs 22 and 23 of block `imdb-sweep` in docs/RESULTS.md).
 
 Example:
     >>> import numpy as np, scipy.sparse as sp

@@ -175,6 +175,9 @@ class CosineEmbeddingTrainer:
                 raise TfsentiError(f"ngram_keep must hold {vocabulary} probabilities in [0, 1]; received shape "
                                    f"{ngram_keep.shape}, range [{ngram_keep.min():g}, {ngram_keep.max():g}]")
             self.keep_probability_ *= ngram_keep
+        if settings.optimizer == "sgd" and np.any(presence.data != 1.0):
+            raise TfsentiError("optimizer='sgd' visits every stored pair once, so it cannot weigh pairs: pass a "
+                               "presence matrix of ones, or use optimizer='minibatch' for weighted pairs")
         if settings.svd_weights == "idf_keep" and ngram_keep is None:
             raise TfsentiError("svd_weights='idf_keep' weighs the SVD start by ngram_keep: pass ngram_keep to fit")
         fingerprint = _fingerprint(presence, settings, ngram_keep)
