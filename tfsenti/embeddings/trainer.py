@@ -12,6 +12,9 @@ produce for the same n-grams, not vectors left behind by earlier epochs. `thread
 without locks (Hogwild, like the original's 22 threads); the heavy NumPy/SciPy operations release the GIL, so two
 threads use two cores.
 
+With `optimizer: sgd` an epoch is the paper's plain SGD over single pairs instead (`tfsenti.embeddings.pair_sgd`,
+compiled by Numba), on vectors of free length that are made unit rows when training ends.
+
 An epoch ends with a checkpoint (`checkpoint_dir/epoch-NNNN/`, written under a temporary name, then renamed);
 `fit` on the same data resumes from the newest one, so an interrupted run loses at most the epoch in progress.
 
