@@ -54,6 +54,8 @@ log = logging.getLogger("tfsenti")
 CHECKPOINT_PREFIX = "epoch-"
 _ADAGRAD_EPSILON = 1e-8
 # settings added after checkpoints existed, with the value that gives the behaviour from before they existed
+_CHOICES = {"init": ("svd", "random"), "doc_start": ("table", "centroid"), "svd_weights": ("idf", "idf_keep"),
+            "optimizer": ("minibatch", "sgd")}
 _LATER_SETTINGS = {"doc_start": "table", "svd_weights": "idf", "optimizer": "minibatch", "pair_learning_rate": 0.001}
 
 
@@ -98,18 +100,14 @@ class EmbeddingSettings:
             raise ConfigError(f"alpha and the learning rates must be positive, received alpha={self.alpha}, "
                               f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}, "
                               f"pair_learning_rate={self.pair_learning_rate}")
-        if self.optimizer not in ("minibatch", "sgd"):
-            raise ConfigError(f"optimizer must be 'minibatch' or 'sgd', received {self.optimizer!r}")
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, received "
+                                  f"{getattr(self, name)!r}")
         if self.optimizer == "sgd" and self.doc_start != "table":
             raise ConfigError("doc_start='centroid' restarts mini-batches: it needs optimizer='minibatch'")
-        if self.init not in ("svd", "random"):
-            raise ConfigError(f"init must be 'svd' or 'random', received {self.init!r}")
-        if self.svd_weights not in ("idf", "idf_keep"):
-            raise ConfigError(f"svd_weights must be 'idf' or 'idf_keep', received {self.svd_weights!r}")
         if self.svd_weights == "idf_keep" and self.init != "svd":
             raise ConfigError("svd_weights='idf_keep' weighs the SVD start: it needs init='svd'")
-        if self.doc_start not in ("table", "centroid"):
-            raise ConfigError(f"doc_start must be 'table' or 'centroid', received {self.doc_start!r}")
         if self.subsample is not None and not 0.0 < self.subsample <= 1.0:
             raise ConfigError(f"subsample must be in (0, 1] or None, received {self.subsample}")
 
