@@ -216,6 +216,24 @@ def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, optimizer):
     np.testing.assert_allclose(resumed.ngram_vectors_, straight.ngram_vectors_, atol=1e-6)
 
 
+def test_checkpoint_minutes_spaces_the_checkpoints_and_always_keeps_the_last_epoch(tmp_path, monkeypatch):
+    presence, _ = _topic_corpus()
+    saved = []
+    monkeypatch.setattr(CosineEmbeddingTrainer, "_save", lambda self, folder, epochs, fingerprint: saved.append(epochs))
+    CosineEmbeddingTrainer(_small_settings(epochs=3)).fit(presence, checkpoint_dir=tmp_path, progress=False)
+    assert saved == [1, 2, 3]  # default 0: after every epoch
+    saved.clear()
+    CosineEmbeddingTrainer(_small_settings(epochs=3)).fit(presence, checkpoint_dir=tmp_path, checkpoint_minutes=60,
+                                                          progress=False)
+    assert saved == [3]  # none due within the hour, but the last epoch is always written
+    with pytest.raises(TfsentiError, match="checkpoint_minutes"):
+        CosineEmbeddingTrainer(_small_settings(epochs=1)).fit(presence, checkpoint_minutes=-1, progress=False)
+    from tfsenti.recipes.dvcosine import DVCosineParams
+
+    with pytest.raises(ConfigError, match="checkpoint_minutes"):
+        DVCosineParams(checkpoint_minutes=-1)
+
+
 def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     presence, _ = _topic_corpus()
     CosineEmbeddingTrainer(_small_settings(epochs=1)).fit(presence, checkpoint_dir=tmp_path, progress=False)

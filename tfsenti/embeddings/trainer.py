@@ -148,7 +148,8 @@ class CosineEmbeddingTrainer:
     # ---- public API ----------------------------------------------------------------------------------------
     def fit(self, presence: sp.csr_matrix, *, noise_counts: np.ndarray | None = None,
             ngram_keep: np.ndarray | None = None, checkpoint_dir: str | Path | None = None,
-            on_epoch: Callable[[EpochReport], None] | None = None, progress: bool = True) -> CosineEmbeddingTrainer:
+            checkpoint_minutes: float = 0.0, on_epoch: Callable[[EpochReport], None] | None = None,
+            progress: bool = True) -> CosineEmbeddingTrainer:
         """Train for `settings.epochs` epochs (resuming from `checkpoint_dir` when it holds a matching one).
 
         `presence` (N documents, V n-grams): stored entries are the positive pairs, values their weights (1 for
@@ -156,8 +157,13 @@ class CosineEmbeddingTrainer:
         frequencies). `ngram_keep` (V,) in [0, 1] multiplies each n-gram's keep probability (e.g. the recipe's
         sub-sampling by naive-Bayes weight: pairs of n-grams that say little about the label are visited less);
         `keep_probability_` is the product, which inference uses as pair weights. `on_epoch(report)` runs after
-        each epoch (e.g. a TensorBoard writer).
+        each epoch (e.g. a TensorBoard writer). A checkpoint is written after an epoch when `checkpoint_minutes`
+        have passed since the last one (0: after every epoch), and always after the last epoch: a large table takes
+        seconds to write (dim 500 on IMDB: 3 GB), so long runs may trade a few minutes of redone work on a crash
+        for that time.
         """
+        if checkpoint_minutes < 0:
+            raise TfsentiError(f"checkpoint_minutes must be >= 0, received {checkpoint_minutes}")
         settings = self.settings
         presence = _checked_matrix(presence)
         n_docs, vocabulary = presence.shape
@@ -206,13 +212,16 @@ class CosineEmbeddingTrainer:
             self.ngram_accumulator_ = np.zeros(vocabulary, np.float32)
 
         run_epoch = self._sgd_epoch if settings.optimizer == "sgd" else self._epoch
+        last_saved = time.monotonic()
         for epoch in range(start_epoch, settings.epochs):
             report = run_epoch(presence, epoch, progress)
             self.history_.append(dataclasses.asdict(report))
             log.info("dv-cosine epoch %d/%d: loss %.4f per pair, %.1f s", epoch + 1, settings.epochs, report.loss,
                      report.seconds)
-            if checkpoint_dir:
+            due = time.monotonic() - last_saved >= 60.0 * checkpoint_minutes or epoch + 1 == settings.epochs
+            if checkpoint_dir and due:
                 self._save(Path(checkpoint_dir), epoch + 1, fingerprint)
+                last_saved = time.monotonic()
             if on_epoch is not None:
                 on_epoch(report)
         if settings.optimizer == "sgd":  # the tables were trained at free lengths; checkpoints keep those

@@ -94,6 +94,7 @@ class DVCosineParams:
     optimizer: Literal["minibatch", "sgd"] = "minibatch"  # sgd: the paper's per-pair SGD (Numba), below its rate
     pair_learning_rate: float = 0.001
     checkpoint_dir: str | None = None
+    checkpoint_minutes: float = 0.0  # 0: a checkpoint after every epoch; else at most one per this many minutes
     # ---- inference of new documents (in-process and in the exported graph)
     infer_steps: int = 20
     infer_learning_rate: float = 1.5
@@ -117,6 +118,9 @@ class DVCosineParams:
         for name in ("min_count", "min_df", "infer_steps", "noise_size", "max_iter"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"params.{name} must be >= 1, received {getattr(self, name)}")
+        if self.checkpoint_minutes < 0:
+            raise ConfigError(f"params.checkpoint_minutes must be >= 0 (0: after every epoch), received "
+                              f"{self.checkpoint_minutes}")
         if self.max_vocabulary is not None and self.max_vocabulary < 1:
             raise ConfigError(f"params.max_vocabulary must be a positive integer or null, received "
                               f"{self.max_vocabulary}")
@@ -193,10 +197,13 @@ class DVCosineRecipe(Recipe):
         trainer = CosineEmbeddingTrainer(params.embedding_settings(seed=self.config.train.seed))
         checkpoint_dir = params.checkpoint_dir or (str(Path(log_dir) / "embedding-checkpoints") if log_dir else None)
         if checkpoint_dir:
-            log.info("dv-cosine: a checkpoint after every epoch in %s (to resume an interrupted run, rerun with "
-                     "--set params.checkpoint_dir=%s)", checkpoint_dir, checkpoint_dir)
+            every = (f"at most every {params.checkpoint_minutes:g} min and after the last epoch"
+                     if params.checkpoint_minutes else "after every epoch")
+            log.info("dv-cosine: a checkpoint %s in %s (to resume an interrupted run, rerun with "
+                     "--set params.checkpoint_dir=%s)", every, checkpoint_dir, checkpoint_dir)
         embedding_started = time.perf_counter()
         trainer.fit(presence, noise_counts=df[embedding_columns], ngram_keep=ngram_keep, checkpoint_dir=checkpoint_dir,
+                    checkpoint_minutes=params.checkpoint_minutes,
                     on_epoch=_EpochLogger(log_dir) if log_dir else None, progress=True)
         metrics["embedding_seconds"] = time.perf_counter() - embedding_started
         self.history_ = trainer.history_
