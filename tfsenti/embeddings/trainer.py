@@ -134,6 +134,14 @@ class EpochReport:
     seconds: float
     pairs: int
 
+    @classmethod
+    def from_totals(cls, epoch: int, totals: np.ndarray, started: float) -> EpochReport:
+        """From [loss sum, positive loss sum, pairs] of epoch `epoch` (1-based) begun at `started`
+        (`time.perf_counter()`)."""
+        pairs = max(totals[2], 1.0)
+        return cls(epoch, float(totals[0] / pairs), float(totals[1] / pairs), time.perf_counter() - started,
+                   int(totals[2]))
+
 
 class CosineEmbeddingTrainer:
     """Learns `ngram_vectors_` (V, dim) and `doc_vectors_` (N, dim), unit rows, from a (N, V) presence matrix.
@@ -281,9 +289,7 @@ class CosineEmbeddingTrainer:
             bar.close()
         if errors:
             raise errors[0]
-        pairs = max(totals[2], 1.0)
-        return EpochReport(epoch + 1, float(totals[0] / pairs), float(totals[1] / pairs),
-                           time.perf_counter() - started, int(totals[2]))
+        return EpochReport.from_totals(epoch + 1, totals, started)
 
     def _sgd_epoch(self, presence: sp.csr_matrix, epoch: int, progress: bool) -> EpochReport:
         """One epoch of the paper's per-pair SGD, in slices of the shuffled documents (a progress bar, and Ctrl-C
@@ -304,9 +310,7 @@ class CosineEmbeddingTrainer:
                     learning_rate=settings.pair_learning_rate, seed=(settings.seed * 1_000_003 + epoch) * 64 + number,
                     threads=settings.threads)
                 bar.update(len(rows))
-        pairs = max(totals[2], 1.0)
-        return EpochReport(epoch + 1, float(totals[0] / pairs), float(totals[1] / pairs),
-                           time.perf_counter() - started, int(totals[2]))
+        return EpochReport.from_totals(epoch + 1, totals, started)
 
     def _batch(self, presence: sp.csr_matrix, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One mini-batch: `doc_steps` steps on its document vectors, then one step on its n-gram vectors."""
