@@ -39,7 +39,7 @@ import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
 
 import numpy as np  # noqa: E402
 from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-from results_md import RESULTS, write_block  # noqa: E402
+from results_md import RESULTS, read_blocks, write_block  # noqa: E402
 from shared_data import shared_data_dir  # noqa: E402
 
 SECTION = "dvcosine"
@@ -80,6 +80,10 @@ def main() -> None:
         return
     if not args.stages:
         parser.error("--stages is required (e.g. --stages 4 8)")
+    if args.write and not args.fresh and not _store(args).is_file() and _block(args) in read_blocks(SECTION):
+        parser.error(f"block {_block(args)!r} of docs/RESULTS.md holds runs whose store {_store(args)} is not on "
+                     "this machine: writing would replace them with this run alone. Use --block <new name> (a "
+                     "block of its own), or --fresh to replace them on purpose")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("tensorflow", "absl"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
