@@ -75,6 +75,8 @@ def main() -> None:
                         "afterwards); use a block of its own")
     args = parser.parse_args()
     if args.render_only:
+        if not _store(args).is_file():
+            parser.error(f"--render-only: no store {_store(args)} on this machine (nothing to render from)")
         write_block(SECTION, _block(args), _markdown(load_runs(_store(args))), header=HEADER, path=RESULTS,
                     order=("imdb", "nsmc", "amazon"))
         return
