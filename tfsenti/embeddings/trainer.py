@@ -15,8 +15,9 @@ threads use two cores.
 With `optimizer: sgd` an epoch is the paper's plain SGD over single pairs instead (`tfsenti.embeddings.pair_sgd`,
 compiled by Numba), on vectors of free length that are made unit rows when training ends.
 
-An epoch ends with a checkpoint (`checkpoint_dir/epoch-NNNN/`, written under a temporary name, then renamed);
-`fit` on the same data resumes from the newest one, so an interrupted run loses at most the epoch in progress.
+An epoch ends with a checkpoint (`checkpoint_dir/epoch-NNNN/`, written under a temporary name, then renamed;
+`checkpoint_minutes` spaces them out); `fit` on the same data resumes from the newest one, so an interrupted run
+loses at most the epochs since that checkpoint.
 
 Example:
     >>> import numpy as np, scipy.sparse as sp
@@ -53,9 +54,9 @@ log = logging.getLogger("tfsenti")
 
 CHECKPOINT_PREFIX = "epoch-"
 _ADAGRAD_EPSILON = 1e-8
-# settings added after checkpoints existed, with the value that gives the behaviour from before they existed
 _CHOICES = {"init": ("svd", "random"), "doc_start": ("table", "centroid"), "svd_weights": ("idf", "idf_keep"),
-            "optimizer": ("minibatch", "sgd")}
+            "optimizer": ("minibatch", "sgd")}  # allowed values of the string settings
+# settings added after checkpoints existed, with the value that gives the behaviour from before they existed
 _LATER_SETTINGS = {"doc_start": "table", "svd_weights": "idf", "optimizer": "minibatch", "pair_learning_rate": 0.001}
 
 
