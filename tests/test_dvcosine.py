@@ -391,6 +391,10 @@ def test_params_are_validated():
     with pytest.raises(ConfigError, match="nb_subsample"):
         build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep"])
     build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep", "params.nb_subsample=1.0"])
+    with pytest.raises(ConfigError, match="needs params.nb_subsample"):
+        build_config("dvcosine", "imdb", overrides=["params.nb_subsample_rule=exp"])
+    with pytest.raises(ConfigError, match="nb_subsample_rule"):
+        build_config("dvcosine", "imdb", overrides=["params.nb_subsample=2", "params.nb_subsample_rule=log"])
 
 
 def test_refit_on_validation_learns_from_the_validation_labels():
@@ -438,6 +442,10 @@ def test_nb_subsample_weighs_pairs_by_the_training_labels_only():
     assert weights["great"] == 1.0 and weights["the"] < 0.5  # a label word is always visited, a filler less
     assert pair_weights(other) == weights  # the validation labels play no part
     assert (weighted.predict_proba(validation.texts).argmax(1) == validation.labels).mean() >= 0.9
+    exponential = _recipe(["params.nb_subsample=1.0", "params.nb_subsample_rule=exp"])
+    exponential.fit(train, validation)
+    weights = pair_weights(exponential)
+    assert weights["great"] == 1.0 and 1 / 3 <= weights["the"] < 0.5  # the exp rule keeps at least a third
 
 
 def test_ngram_keep_multiplies_the_keep_probabilities_and_belongs_to_the_checkpoint(tmp_path):

@@ -86,6 +86,7 @@ class DVCosineParams:
     doc_learning_rate: float = 1.5
     subsample: float | None = 1e-3
     nb_subsample: float | None = None  # tau: also keep a pair with min(1, |NB ratio on train labels| / tau)
+    nb_subsample_rule: Literal["linear", "exp"] = "linear"  # exp: min(1, exp(|r| / tau) / 3), Zhang & Arefyev's
     batch_size: int = 256
     threads: int = 2
     init: Literal["svd", "random"] = "svd"
@@ -133,6 +134,9 @@ class DVCosineParams:
         bad.update({f"vector_scale_grid[{i}]": v for i, v in enumerate(self.vector_scale_grid) if v <= 0})
         if bad:
             raise ConfigError(f"These params must be positive: {bad}")
+        if self.nb_subsample_rule != "linear" and self.nb_subsample is None:
+            raise ConfigError(f"params.nb_subsample_rule={self.nb_subsample_rule} needs params.nb_subsample (the "
+                              f"rule's tau; Zhang & Arefyev's exp rule: 2.0)")
         if self.svd_weights == "idf_keep" and self.nb_subsample is None:
             raise ConfigError("params.svd_weights=idf_keep weighs the SVD start by the nb_subsample keep "
                               "probabilities: set params.nb_subsample too (e.g. 1.0), or keep svd_weights=idf")
@@ -192,8 +196,9 @@ class DVCosineRecipe(Recipe):
         if params.nb_subsample is not None:
             ngram_keep = _nb_keep(_select(matrix, corpus.rows("train"), embedding_columns), np.asarray(train.labels),
                                   self.num_classes, params)
-            log.info("dv-cosine: sub-sampling by naive-Bayes weight (nb_subsample %g): mean keep %.3f, %.1f%% of "
-                     "the n-grams always kept", params.nb_subsample, ngram_keep.mean(), 100 * (ngram_keep >= 1).mean())
+            log.info("dv-cosine: sub-sampling by naive-Bayes weight (nb_subsample %g, rule %s): mean keep %.3f, "
+                     "%.1f%% of the n-grams always kept", params.nb_subsample, params.nb_subsample_rule,
+                     ngram_keep.mean(), 100 * (ngram_keep >= 1).mean())
         trainer = CosineEmbeddingTrainer(params.embedding_settings(seed=self.config.train.seed))
         checkpoint_dir = params.checkpoint_dir or (str(Path(log_dir) / "embedding-checkpoints") if log_dir else None)
         if checkpoint_dir:
@@ -420,11 +425,12 @@ def _nb_features(matrix: sp.csr_matrix, corpus: _Corpus, count_rows: list[int], 
 
 def _nb_keep(train_presence: sp.csr_matrix, labels: np.ndarray, num_classes: int,
              params: DVCosineParams) -> np.ndarray:
-    """Keep probability of each embedding n-gram by its naive-Bayes weight: min(1, |r| / nb_subsample), r its
-    log-count ratio on the TRAINING labels (the largest |r| over the one-vs-rest targets when K > 2).
+    """Keep probability of each embedding n-gram by its naive-Bayes weight, r its log-count ratio on the TRAINING
+    labels (the largest |r| over the one-vs-rest targets when K > 2), tau = `nb_subsample`:
+    `nb_subsample_rule: linear` keeps min(1, |r| / tau); `exp` keeps min(1, exp(|r| / tau) / 3), the rule of
+    Zhang & Arefyev (2022) (their Bgzh/dv-cosine: tau 2, so never less than a third of an n-gram's pairs).
 
-    The idea of Zhang & Arefyev (2022), with a linear rule (theirs keeps exp(|r| / 2) / 3, at least a third):
-    n-grams that say little about the label are visited less, so the embedding spends its epochs on the ones that
+    N-grams that say little about the label are visited less, so the embedding spends its epochs on the ones that
     do. Only training labels are read (never validation or test); n-grams absent from the training documents get
     r = log of the ratio of the classes' total counts, near 0.
 
@@ -433,9 +439,16 @@ def _nb_keep(train_presence: sp.csr_matrix, labels: np.ndarray, num_classes: int
         >>> p = DVCosineParams(nb_subsample=1.0, nb_alpha=0.5)
         >>> np.round(_nb_keep(m, np.array([1, 0, 1, 0]), 2, p), 2).tolist()  # n-gram 0 is in every document
         [0.0, 1.0, 1.0]
+        >>> p = DVCosineParams(nb_subsample=2.0, nb_subsample_rule="exp", nb_alpha=0.5)
+        >>> [round(float(k), 2) for k in _nb_keep(m, np.array([1, 0, 1, 0]), 2, p)]  # |r| = log 5 for 1 and 2
+        [0.33, 0.75, 0.75]
     """
-    ratios = _nb_ratios(train_presence, _targets(labels, num_classes), params.nb_alpha)
-    return np.minimum(1.0, np.abs(ratios).max(axis=1) / params.nb_subsample).astype(np.float32)
+    weight = np.abs(_nb_ratios(train_presence, _targets(labels, num_classes), params.nb_alpha)).max(axis=1)
+    if params.nb_subsample_rule == "exp":
+        keep = np.exp(weight / params.nb_subsample) / 3.0
+    else:
+        keep = weight / params.nb_subsample
+    return np.minimum(1.0, keep).astype(np.float32)
 
 
 def _targets(labels: np.ndarray, num_classes: int) -> list[np.ndarray]:
