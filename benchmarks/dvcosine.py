@@ -256,7 +256,8 @@ def _markdown(runs: list[dict]) -> str:
         lines += ["", f"Transductive rows (test text, without labels, in the embedding corpus as for the published "
                       "93.68%, whose test vectors were also trained jointly; here they are still inferred): best "
                       f"on validation is run {number}, dim {best['dim']}, {best['epochs']} epochs: "
-                      f"{_test_result(best)}. Not eligible for the target below."]
+                      f"{_test_result(best)}. Not eligible for the target"
+                      + (" below." if inductive else " (it keeps the test text out of the embedding corpus).")]
     if inductive:
         number, run, best = max(inductive, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
         lines += ["", f"Chosen on validation (highest validation ensemble accuracy): run {number}, dim {best['dim']}, "
