@@ -444,8 +444,10 @@ def test_nb_subsample_weighs_pairs_by_the_training_labels_only():
     assert (weighted.predict_proba(validation.texts).argmax(1) == validation.labels).mean() >= 0.9
     exponential = _recipe(["params.nb_subsample=1.0", "params.nb_subsample_rule=exp"])
     exponential.fit(train, validation)
+    linear_the = weights["the"]  # |r| of "the", as tau is 1
     weights = pair_weights(exponential)
     assert weights["great"] == 1.0 and 1 / 3 <= weights["the"] < 0.5  # the exp rule keeps at least a third
+    assert weights["the"] == pytest.approx(np.exp(linear_the) / 3, rel=1e-5)
 
 
 def test_ngram_keep_multiplies_the_keep_probabilities_and_belongs_to_the_checkpoint(tmp_path):

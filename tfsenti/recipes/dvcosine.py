@@ -85,8 +85,8 @@ class DVCosineParams:
     doc_steps: int = 2
     doc_learning_rate: float = 1.5
     subsample: float | None = 1e-3
-    nb_subsample: float | None = None  # tau: also keep a pair with min(1, |NB ratio on train labels| / tau)
-    nb_subsample_rule: Literal["linear", "exp"] = "linear"  # exp: min(1, exp(|r| / tau) / 3), Zhang & Arefyev's
+    nb_subsample: float | None = None  # tau: also keep a pair by its NB ratio r on train labels (rule below)
+    nb_subsample_rule: Literal["linear", "exp"] = "linear"  # min(1, |r|/tau); exp: min(1, exp(|r|/tau)/3)
     batch_size: int = 256
     threads: int = 2
     init: Literal["svd", "random"] = "svd"
@@ -136,7 +136,7 @@ class DVCosineParams:
             raise ConfigError(f"These params must be positive: {bad}")
         if self.nb_subsample_rule != "linear" and self.nb_subsample is None:
             raise ConfigError(f"params.nb_subsample_rule={self.nb_subsample_rule} needs params.nb_subsample (the "
-                              f"rule's tau; Zhang & Arefyev's exp rule: 2.0)")
+                              "rule's tau; Zhang & Arefyev's exp rule: 2.0)")
         if self.svd_weights == "idf_keep" and self.nb_subsample is None:
             raise ConfigError("params.svd_weights=idf_keep weighs the SVD start by the nb_subsample keep "
                               "probabilities: set params.nb_subsample too (e.g. 1.0), or keep svd_weights=idf")
