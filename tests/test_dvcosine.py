@@ -372,6 +372,36 @@ def test_vectors_only_classifier_and_transductive_default():
     assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
 
 
+def test_joint_vectors_score_the_trained_test_vectors_joined_by_id(monkeypatch):
+    from tfsenti.recipes.dvcosine import TEST_TEXT_PREFIX, DVCosineRecipe
+    from toy_data import toy_dataset
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    test = toy_dataset(40, seed=3, prefix="test")
+    monkeypatch.setattr(DVCosineRecipe, "_transductive_texts", lambda self: test.without_labels())
+    recipe = _recipe(["params.transductive_test=true", "params.joint_vectors=true", "params.use_unlabeled=false",
+                      "params.epochs=20"])
+    recipe.fit(train, validation)
+    trained = recipe.train_vectors_  # validation and test text joined the embedding corpus (never their labels)
+    test_keys = [TEST_TEXT_PREFIX + i for i in test.ids]
+    assert sorted(trained.ids) == sorted(list(train.ids) + list(validation.ids) + test_keys)
+    for split in (train, validation):  # the classifier saw trained vectors, none inferred
+        np.testing.assert_array_equal(recipe.labeled_vectors_.take(split.ids), trained.take(split.ids))
+    probabilities, vectors = recipe.joint_predict_with_vectors(test)
+    np.testing.assert_array_equal(vectors, trained.take(test_keys))
+    assert (probabilities.argmax(1) == test.labels).mean() >= 0.8
+    # another document order: each document keeps its own vector (joined by id, not by position)
+    order = np.random.default_rng(0).permutation(len(test))
+    shuffled_probabilities, _ = recipe.joint_predict_with_vectors(test.subset(order))
+    np.testing.assert_allclose(shuffled_probabilities, probabilities[order], rtol=1e-6)
+    with pytest.raises(AlignmentError, match="not in this table"):  # text that was not in the corpus has none
+        recipe.joint_predict_with_vectors(toy_dataset(4, seed=9, prefix="new"))
+    with pytest.raises(ConfigError, match="joint_vectors"):
+        _fitted_plain = _recipe(["params.use_unlabeled=false"])
+        _fitted_plain.fit(train)
+        _fitted_plain.joint_predict_with_vectors(test)
+
+
 def test_duplicate_document_ids_are_refused():
     from tfsenti.data.dataset import TextDataset
 
@@ -393,6 +423,9 @@ def test_params_are_validated():
     build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep", "params.nb_subsample=1.0"])
     with pytest.raises(ConfigError, match="needs params.nb_subsample"):
         build_config("dvcosine", "imdb", overrides=["params.nb_subsample_rule=exp"])
+    with pytest.raises(ConfigError, match="needs params.transductive_test"):
+        build_config("dvcosine", "imdb", overrides=["params.joint_vectors=true"])
+    build_config("dvcosine", "imdb", overrides=["params.joint_vectors=true", "params.transductive_test=true"])
     with pytest.raises(ConfigError, match="nb_subsample_rule"):
         build_config("dvcosine", "imdb", overrides=["params.nb_subsample=2", "params.nb_subsample_rule=log"])
 

@@ -6,7 +6,9 @@
    `use_unlabeled`, the dataset's unlabeled split (IMDB's 50k `unsup`) are trained with the dv-cosine objective.
    Validation, test and any new text get their vectors inferred with the n-gram vectors frozen
    (`tfsenti.embeddings.inference`); `transductive_test` (off by default) adds the test TEXT, without labels, to the
-   embedding corpus as the original did; its vectors are still inferred like any new text.
+   embedding corpus as the original did; its vectors are still inferred like any new text. `joint_vectors` (off;
+   benchmark only) is the original's scoring too: validation text joins the corpus as well, and the classifier is
+   trained, chosen and scored on TRAINED vectors (`joint_predict_with_vectors`), which new text cannot have.
 3. NB-BON features (binary n-grams scaled by naive-Bayes log-count ratios, `tfsenti.recipes.nbbon`) and the
    document vectors are joined BY DOCUMENT ID (`tfsenti.embeddings.alignment`), and one L2 logistic regression is
    trained on [NB-BON ; vector_scale * vector] (`features: ensemble`) or on the vector alone (`features: vectors`).
@@ -50,6 +52,7 @@ from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
 from tfsenti.text.vectorize import binary_matrix
 
 log = logging.getLogger("tfsenti")
+TEST_TEXT_PREFIX = "test-text:"  # document keys of the test text in the embedding corpus (transductive_test)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +77,7 @@ class DVCosineParams:
     # ---- document embeddings
     use_unlabeled: bool = True
     transductive_test: bool = False
+    joint_vectors: bool = False  # the published scoring: validation + test vectors trained, not inferred (needs ^)
     min_count: int = 2
     max_vocabulary: int | None = None
     dim: int = 100
@@ -137,6 +141,9 @@ class DVCosineParams:
         if self.nb_subsample_rule != "linear" and self.nb_subsample is None:
             raise ConfigError(f"params.nb_subsample_rule={self.nb_subsample_rule} needs params.nb_subsample (the "
                               "rule's tau; Zhang & Arefyev's exp rule: 2.0)")
+        if self.joint_vectors and not self.transductive_test:
+            raise ConfigError("params.joint_vectors scores the test documents' vectors trained jointly with the "
+                              "embedding corpus: it needs params.transductive_test=true (the test text in that corpus)")
         if self.svd_weights == "idf_keep" and self.nb_subsample is None:
             raise ConfigError("params.svd_weights=idf_keep weighs the SVD start by the nb_subsample keep "
                               "probabilities: set params.nb_subsample too (e.g. 1.0), or keep svd_weights=idf")
@@ -186,8 +193,10 @@ class DVCosineRecipe(Recipe):
         matrix, names = binary_matrix(corpus.texts, analyzer, n_jobs=params.n_jobs, progress=None)
         metrics["analyze_seconds"] = time.perf_counter() - started
 
-        # ---- the embedding corpus: train (+ unlabeled, + test text) rows; validation is inferred like test
-        embedding_rows = corpus.rows("train", "unlabeled", "test_text")
+        # ---- the embedding corpus: train (+ unlabeled, + test text) rows; validation is inferred like test, unless
+        # joint_vectors, where validation text (never its labels) is trained jointly like the test text
+        embedding_rows = corpus.rows("train", "unlabeled", "test_text", *(["validation"] if params.joint_vectors
+                                                                           else []))
         df = np.bincount(matrix[embedding_rows].indices, minlength=matrix.shape[1])
         embedding_columns = _frequent_columns(df, params.min_count, params.max_vocabulary)
         presence = _select(matrix, embedding_rows, embedding_columns)
@@ -224,15 +233,21 @@ class DVCosineRecipe(Recipe):
             steps=params.infer_steps, learning_rate=params.infer_learning_rate, noise=params.infer_noise)
 
         # ---- vectors of the labeled documents, by id
-        inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
-        inference_started = time.perf_counter()
-        inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns),
-                                     progress=len(inferred) > 5000)
-        metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
-            len(inferred), 1) * 1000
-        trained_keys = [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")]
-        labeled_vectors = DocumentTable([corpus.keys[i] for i in inferred] + trained_keys,
-                                        np.vstack([inferred_vectors, self.train_vectors_.take(trained_keys)]))
+        if params.joint_vectors:  # the published protocol: every labeled document's vector was trained jointly
+            log.info("dv-cosine: joint_vectors: the classifier sees TRAINED vectors of train and validation "
+                     "documents (reinfer_train does not apply); new text still gets inferred vectors")
+            trained_keys = [corpus.keys[i] for i in corpus.rows("train", "validation")]
+            labeled_vectors = DocumentTable(trained_keys, self.train_vectors_.take(trained_keys))
+        else:
+            inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
+            inference_started = time.perf_counter()
+            inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns),
+                                         progress=len(inferred) > 5000)
+            metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
+                len(inferred), 1) * 1000
+            trained_keys = [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")]
+            labeled_vectors = DocumentTable([corpus.keys[i] for i in inferred] + trained_keys,
+                                            np.vstack([inferred_vectors, self.train_vectors_.take(trained_keys)]))
         self.labeled_vectors_ = labeled_vectors
 
         # ---- NB-BON features on the labeled rows (columns and ratios from train rows only)
@@ -317,10 +332,26 @@ class DVCosineRecipe(Recipe):
 
         union = self._union_matrix(texts)
         vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_), progress=progress)
+        return self._probabilities_of(union, vectors), vectors
+
+    def joint_predict_with_vectors(self, test) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, vectors) of the test split of this fit from its TRAINED vectors (`joint_vectors`, the
+        published protocol's scoring), joined by document id; new text has no such vector (`predict_proba` and the
+        export infer one). `test` is a TextDataset with the ids of the test split given to the embedding corpus."""
+        self._check_fitted()
+        if not self.params.joint_vectors:
+            raise ConfigError("joint_predict_with_vectors needs a fit with params.joint_vectors=true (and "
+                              "params.transductive_test=true); otherwise use predict_with_vectors")
+        vectors = self.train_vectors_.take([TEST_TEXT_PREFIX + str(i) for i in test.ids])
+        return self._probabilities_of(self._union_matrix(test.texts), vectors), vectors
+
+    def _probabilities_of(self, union: sp.csr_matrix, vectors: np.ndarray) -> np.ndarray:
+        """Probabilities (n, C) float32 of documents given as union-vocabulary rows and their vectors, row k of
+        both being the same document."""
         nb = _remap_columns(union, self.nb_column_)
         logits = (nb.astype(np.float64) @ self.nb_coef_.astype(np.float64)
                   + vectors.astype(np.float64) @ self.vector_coef_.astype(np.float64) + self.intercept_)
-        return _probabilities(logits).astype(np.float32), vectors
+        return _probabilities(logits).astype(np.float32)
 
     def _union_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         analyzer = NgramAnalyzer(self.params.analyzer_config())
@@ -382,7 +413,7 @@ class _Corpus:
     def build(cls, train, validation, unlabeled, test_text) -> _Corpus:
         texts, keys, roles = [], [], []
         parts = [("train", train, ""), ("validation", validation, ""), ("unlabeled", unlabeled, "unlabeled:"),
-                 ("test_text", test_text, "test-text:")]
+                 ("test_text", test_text, TEST_TEXT_PREFIX)]
         for role, dataset, prefix in parts:
             if dataset is None:
                 continue
