@@ -262,11 +262,11 @@ def _markdown(runs: list[dict]) -> str:
     transductive = [item for item in rows if item[2]["validation_ensemble"] is not None and _transductive(item[1])]
     if transductive:  # reported beside the published figure, never as the headline
         number, run, best = max(transductive, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
-        vectors = ("trained jointly too (`params.joint_vectors=true`): the published protocol" if _joint(run)
-                   else "still inferred")
+        vectors = ("trained jointly as there (`params.joint_vectors=true`: the published protocol)" if _joint(run)
+                   else "inferred, as a deployed model's must be")
         lines += ["", f"Transductive rows (test text, without labels, in the embedding corpus as for the published "
-                      f"93.68%, whose test vectors were also trained jointly; in the row below they are {vectors}): "
-                      f"best on validation is run {number}, dim {best['dim']}, {best['epochs']} epochs: "
+                      "93.68%, whose test vectors were also trained jointly): best on validation is run "
+                      f"{number}, dim {best['dim']}, {best['epochs']} epochs, its test vectors {vectors}: "
                       f"{_test_result(best)}. Not eligible for the target"
                       + (" below." if inductive else " (it keeps the test text out of the embedding corpus).")]
     if inductive:
