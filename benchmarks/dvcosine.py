@@ -48,9 +48,9 @@ HEADER = ("## dv-cosine and NB-BON + dv-cosine\n\nWritten by `benchmarks/dvcosin
           "Protocol: hyper-parameters (C, vector scale) chosen on a validation split carved from train; test text is "
           "NOT used for embedding training unless a row says `transductive`; test vectors are inferred by the "
           "frozen-n-gram procedure that the exported model runs, unless a row says `params.joint_vectors=true` (the "
-          "published scoring: validation and test vectors trained jointly with the embedding). Time = wall-clock seconds of `fit` (tokenizing, "
-          "embedding training, inference of validation vectors, classifier grid) on the 2-core machine, "
-          "cumulative over stages; test scoring time is listed separately.\n")
+          "published scoring: validation and test vectors trained jointly with the embedding). Time = wall-clock "
+          "seconds of `fit` (tokenizing, embedding training, inference of validation vectors, classifier grid) on "
+          "the 2-core machine, cumulative over stages; test scoring time is listed separately.\n")
 
 
 def main() -> None:

@@ -396,10 +396,10 @@ def test_joint_vectors_score_the_trained_test_vectors_joined_by_id(monkeypatch):
     np.testing.assert_allclose(shuffled_probabilities, probabilities[order], rtol=1e-6)
     with pytest.raises(AlignmentError, match="not in this table"):  # text that was not in the corpus has none
         recipe.joint_predict_with_vectors(toy_dataset(4, seed=9, prefix="new"))
-    with pytest.raises(ConfigError, match="joint_vectors"):
-        _fitted_plain = _recipe(["params.use_unlabeled=false"])
-        _fitted_plain.fit(train)
-        _fitted_plain.joint_predict_with_vectors(test)
+    plain = _recipe(["params.use_unlabeled=false"])
+    plain.fit(train)
+    with pytest.raises(ConfigError, match="joint_vectors"):  # a fit without it holds no test vectors to read
+        plain.joint_predict_with_vectors(test)
 
 
 def test_duplicate_document_ids_are_refused():

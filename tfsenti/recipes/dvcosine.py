@@ -77,7 +77,7 @@ class DVCosineParams:
     # ---- document embeddings
     use_unlabeled: bool = True
     transductive_test: bool = False
-    joint_vectors: bool = False  # the published scoring: validation + test vectors trained, not inferred (needs ^)
+    joint_vectors: bool = False  # published scoring: validation + test vectors trained, not inferred (benchmark)
     min_count: int = 2
     max_vocabulary: int | None = None
     dim: int = 100
@@ -234,8 +234,10 @@ class DVCosineRecipe(Recipe):
 
         # ---- vectors of the labeled documents, by id
         if params.joint_vectors:  # the published protocol: every labeled document's vector was trained jointly
-            log.info("dv-cosine: joint_vectors: the classifier sees TRAINED vectors of train and validation "
-                     "documents (reinfer_train does not apply); new text still gets inferred vectors")
+            log.warning("dv-cosine: joint_vectors: the classifier is fitted to TRAINED vectors of train and "
+                        "validation documents (reinfer_train does not apply); joint_predict_with_vectors scores the "
+                        "test split that way, but new text (predict_proba, the export) still gets inferred vectors, "
+                        "which this classifier was not fitted to: deploy a model fitted without joint_vectors")
             trained_keys = [corpus.keys[i] for i in corpus.rows("train", "validation")]
             labeled_vectors = DocumentTable(trained_keys, self.train_vectors_.take(trained_keys))
         else:
