@@ -350,10 +350,8 @@ class DVCosineRecipe(Recipe):
     def _probabilities_of(self, union: sp.csr_matrix, vectors: np.ndarray) -> np.ndarray:
         """Probabilities (n, C) float32 of documents given as union-vocabulary rows and their vectors, row k of
         both being the same document."""
-        nb = _remap_columns(union, self.nb_column_)
-        logits = (nb.astype(np.float64) @ self.nb_coef_.astype(np.float64)
-                  + vectors.astype(np.float64) @ self.vector_coef_.astype(np.float64) + self.intercept_)
-        return _probabilities(logits).astype(np.float32)
+        model = _LinearModel(self.nb_coef_, self.vector_coef_, self.intercept_)
+        return model.probabilities(_remap_columns(union, self.nb_column_), vectors).astype(np.float32)
 
     def _union_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         analyzer = NgramAnalyzer(self.params.analyzer_config())
