@@ -62,3 +62,18 @@ def test_when_every_run_has_overrides_the_settings_line_describes_the_recorded_c
     tuned["config_params"] = _run(0.93, 0.93, transductive=False)["params"]
     text = dvcosine._markdown([tuned])
     assert "subsample 0.001" in text.split("| run |")[0] and "`params.subsample=0.01`" in text
+
+
+def test_a_joint_row_scored_with_inferred_vectors_gets_a_line_of_its_own():
+    joint = _run(0.93, 0.9337, transductive=True)
+    joint["params"]["joint_vectors"] = True
+    joint["rows"][0].update(test_vectors_only=0.9341, test_ensemble_inferred=0.9301, test_vectors_only_inferred=0.9222,
+                            validation_vectors_only_reinferred=0.9204, test_vectors_only_reinferred=0.9281,
+                            inferred_scoring_seconds=300.0)
+    text = dvcosine._markdown([_run(0.928, 0.9288, transductive=False), joint])
+    line = next(line for line in text.splitlines() if line.startswith("Run 2 after 4 epochs, scored once more"))
+    for figure in ("ensemble on inferred test vectors 93.01% (on trained: 93.37%)",
+                   "on inferred test vectors 92.22% (on trained: 93.41%)", "throughout 92.81% (validation 92.04%)",
+                   "5.0 min"):
+        assert figure in line
+    assert "scored once more" not in dvcosine._markdown([_run(0.928, 0.9288, transductive=False)])
