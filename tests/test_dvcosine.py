@@ -411,6 +411,22 @@ def test_duplicate_document_ids_are_refused():
         _recipe().fit(train, validation)
 
 
+def test_the_paper_preset_is_the_benchmarked_run_it_quotes():
+    """configs/imdb/dvcosine-paper.yaml quotes run 5 of block imdb-sweep-chosen: it must stay dvcosine.yaml with
+    that run's overrides and its last stage's epochs, so that its figures describe what it trains."""
+    import dataclasses
+    from pathlib import Path
+
+    from tfsenti.config import build_config
+
+    configs = Path(__file__).resolve().parents[1] / "configs" / "imdb"
+    run_5 = ["params.optimizer=sgd", "params.init=random", "params.dim=500", "params.nb_subsample=2",
+             "params.nb_subsample_rule=exp", "params.checkpoint_minutes=10", "params.epochs=120"]
+    benchmarked = build_config("dvcosine", "imdb", config_file=configs / "dvcosine.yaml", overrides=run_5)
+    preset = build_config("dvcosine", "imdb", config_file=configs / "dvcosine-paper.yaml")
+    assert dataclasses.asdict(preset) == dataclasses.asdict(benchmarked)
+
+
 def test_params_are_validated():
     from tfsenti.config import build_config
 
