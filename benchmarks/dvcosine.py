@@ -14,6 +14,10 @@ regression on the same vectors (C chosen on validation). Run it alone, under the
 
 A sweep that must not read the test split (to choose settings first, then score only the chosen one) goes to a
 block of its own: `--block imdb-sweep --no-test` (store benchmarks/out/dvcosine-imdb-sweep.json).
+
+Seed averaging (`--seeds 2`, one stage): the same settings fitted again with `train.seed` + 1, ... (a fresh
+embedding each, fitted one after the other so that only one table is in memory), and scored side by side: each fit
+alone, the average of their probabilities, and dv-cosine alone on their vectors side by side.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -74,7 +79,15 @@ def main() -> None:
     parser.add_argument("--no-test", action="store_true",
                         help="validation only: the test split is not scored (for a sweep whose winner is scored "
                         "afterwards); use a block of its own")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="fit the settings this many times (train.seed, +1, ...; one stage only) and score their "
+                        "average too (seed averaging; reported on a line of its own, never the headline)")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: give 1 (the default, one fit) or more")
+    if args.seeds > 1 and (not args.stages or len(args.stages) > 1 or args.no_test):
+        parser.error("--seeds > 1 needs exactly one stage (e.g. --stages 60), each seed a fresh fit, and the test "
+                     "split scored (no --no-test)")
     if args.render_only:
         if not _store(args).is_file():
             parser.error(f"--render-only: no store {_store(args)} on this machine (nothing to render from)")
@@ -107,6 +120,8 @@ def main() -> None:
     config_file = default_config_path("dvcosine", args.data, ROOT / "configs")
     config = build_config("dvcosine", args.data, config_file=config_file, values=values,
                           overrides=base + [f"params.epochs={args.stages[0]}"])
+    if args.seeds > 1 and config.params.joint_vectors:
+        parser.error("--seeds > 1 scores inferred vectors; it does not apply to params.joint_vectors=true")
     recipe_class = get_recipe_class("dvcosine")
     started = time.perf_counter()
     data = prepare_data(config, with_unlabeled=recipe_class(config, num_classes=2).wants_unlabeled())
@@ -149,9 +164,23 @@ def main() -> None:
             "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
             **inferred,
         }
+        described = recipe.describe()
+        if args.seeds > 1:
+            first = _seed_outputs(recipe, data, config.train.seed, probabilities, test_vectors, solution,
+                                  fit.get("validation_accuracy"), vectors_validation)
+            del recipe  # one n-gram table in memory at a time (3 GB at dim 500, more in inference)
+            gc.collect()
+
+            def config_of_seed(seed: int, epochs=epochs):
+                return build_config("dvcosine", args.data, config_file=config_file, values=values,
+                                    overrides=base + [f"params.epochs={epochs}", f"train.seed={seed}",
+                                                      f"params.checkpoint_dir={checkpoints}/seed-{seed}"])
+
+            row.update(_seed_average(first, config.train.seed, data, recipe_class, args.seeds, config_of_seed))
+            row["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
         rows.append(row)
         logging.info("stage: %s", json.dumps(row))
-    params = recipe.describe()["params"]
+    params = described["params"]
     config_params = dataclasses.asdict(  # the config without this run's overrides
         build_config("dvcosine", args.data, config_file=config_file, values=values).params)
     report = {"data": args.data, "train": len(data.train), "validation": len(data.validation),
@@ -228,6 +257,61 @@ def _inferred_scores(recipe, data, trained_solution: np.ndarray) -> dict:
         "test_vectors_only_reinferred": _accuracy(test_vectors, solution, data.test.labels),
         "inferred_scoring_seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _seed_outputs(recipe, data, seed: int, test_probabilities: np.ndarray, test_vectors: np.ndarray,
+                  vectors_solution: np.ndarray, validation_ensemble: float, validation_vectors_only: float) -> dict:
+    """What seed averaging keeps of one fit scored on test: its scores, its probabilities on validation and test,
+    and its inferred vectors of train, validation and test (the fitted recipe itself can then be dropped)."""
+    table = recipe.labeled_vectors_
+    return {"seed": seed, "validation_ensemble": validation_ensemble,
+            "test_ensemble": _label_accuracy(test_probabilities, data.test.labels),
+            "validation_vectors_only": validation_vectors_only,
+            "test_vectors_only": _accuracy(test_vectors, vectors_solution, data.test.labels),
+            "validation_probabilities": recipe.predict_proba(data.validation.texts),
+            "test_probabilities": test_probabilities, "train_vectors": table.take(data.train.ids),
+            "validation_vectors": table.take(data.validation.ids), "test_vectors": test_vectors}
+
+
+def _seed_average(first: dict, first_seed: int, data, recipe_class, seeds: int, config_of_seed) -> dict:
+    """Fit `seeds - 1` more times (`first_seed` + 1, ...), then score the average of all fits' probabilities and a
+    vectors-only regression on all fits' vectors side by side (C chosen on validation); per-fit scores kept too."""
+    started = time.perf_counter()
+    outputs = [first]
+    for seed in range(first_seed + 1, first_seed + seeds):
+        logging.info("seed averaging: fit with train.seed=%d", seed)
+        recipe = recipe_class(config_of_seed(seed), num_classes=data.train.num_classes)
+        fit = recipe.fit(data.train, data.validation, unlabeled=data.unlabeled)
+        probabilities, test_vectors = recipe.predict_with_vectors(data.test.texts, progress=True)
+        validation, solution = _vectors_only(recipe, data)
+        outputs.append(_seed_outputs(recipe, data, seed, probabilities, test_vectors, solution,
+                                     fit.get("validation_accuracy"), validation))
+        del recipe
+        gc.collect()
+    side_by_side = {part: np.hstack([output[f"{part}_vectors"] for output in outputs])
+                    for part in ("train", "validation", "test")}
+    validation, solution = _vectors_only(None, data, side_by_side["train"], side_by_side["validation"])
+    keep = ("seed", "validation_ensemble", "test_ensemble", "validation_vectors_only", "test_vectors_only")
+    return {
+        "seed_runs": [{key: output[key] for key in keep} for output in outputs],
+        "validation_ensemble_seed_average": _label_accuracy(
+            np.mean([output["validation_probabilities"] for output in outputs], axis=0), data.validation.labels),
+        "test_ensemble_seed_average": _label_accuracy(
+            np.mean([output["test_probabilities"] for output in outputs], axis=0), data.test.labels),
+        "validation_vectors_only_side_by_side": validation,
+        "test_vectors_only_side_by_side": _accuracy(side_by_side["test"], solution, data.test.labels),
+        "seed_averaging_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _label_accuracy(probabilities: np.ndarray, labels) -> float:
+    """Accuracy of the most probable class.
+
+    Example:
+        >>> _label_accuracy(np.array([[0.8, 0.2], [0.4, 0.6]]), [0, 0])
+        0.5
+    """
+    return float((np.asarray(probabilities).argmax(1) == np.asarray(labels)).mean())
 
 
 def _transductive(run: dict) -> bool:
@@ -309,6 +393,22 @@ def _markdown(runs: list[dict]) -> str:
                           f"inferred vectors throughout {100 * row['test_vectors_only_reinferred']:.2f}% (validation "
                           f"{100 * row['validation_vectors_only_reinferred']:.2f}%); "
                           f"{row['inferred_scoring_seconds'] / 60:.1f} min."]
+        if "seed_runs" in row:  # seed averaging: not one exported model, so never the headline
+            fits = row["seed_runs"]
+            each = " / ".join(f"{100 * fit['test_ensemble']:.2f}%" for fit in fits)
+            alone = " / ".join(f"{100 * fit['test_vectors_only']:.2f}%" for fit in fits)
+            validation = " / ".join(f"{100 * fit['validation_ensemble']:.2f}%" for fit in fits)
+            seeds = ", ".join(str(fit["seed"]) for fit in fits)
+            lines += ["", f"Run {number} after {row['epochs']} epochs, fitted {len(fits)} times (train.seed {seeds}: "
+                          "a fresh embedding each, same settings; seed averaging, which no single exported model "
+                          f"does, so never the headline): each fit alone, test {each} (dv-cosine alone {alone}; "
+                          f"validation {validation}); their probabilities averaged: validation "
+                          f"{100 * row['validation_ensemble_seed_average']:.2f}%, **test "
+                          f"{100 * row['test_ensemble_seed_average']:.2f}%**; dv-cosine alone on their vectors side "
+                          f"by side ({len(fits)} x {row['dim']} dimensions): validation "
+                          f"{100 * row['validation_vectors_only_side_by_side']:.2f}%, test "
+                          f"{100 * row['test_vectors_only_side_by_side']:.2f}%; the other fits and all scoring took "
+                          f"{row['seed_averaging_seconds'] / 60:.0f} min after the first fit."]
     if inductive:
         number, run, best = max(inductive, key=lambda item: (item[2]["validation_ensemble"], -item[0]))
         lines += ["", f"Chosen on validation (highest validation ensemble accuracy): run {number}, dim {best['dim']}, "
