@@ -115,7 +115,7 @@ class _SeedFit:
         return np.tile([[0.0], [1.0], [0.0], [-1.0]], (count // 4, 1))
 
     def predict_with_vectors(self, texts, progress=False):
-        positive = [0.6, 0.9, 0.55, 0.1]  # the other fit, _seed_first: [0.9, 0.45, 0.3, 0.1]
+        positive = [0.6, 0.9, 0.55, 0.1]  # the first fit's (the test's `first`): [0.9, 0.45, 0.3, 0.1]
         return np.array([[1 - p, p] for p in positive]), self._vectors(len(texts))
 
     def predict_proba(self, texts):
