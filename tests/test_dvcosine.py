@@ -444,6 +444,10 @@ def test_params_are_validated():
     build_config("dvcosine", "imdb", overrides=["params.joint_vectors=true", "params.transductive_test=true"])
     with pytest.raises(ConfigError, match="nb_subsample_rule"):
         build_config("dvcosine", "imdb", overrides=["params.nb_subsample=2", "params.nb_subsample_rule=log"])
+    with pytest.raises(ConfigError, match=r"interpolation beta must be in \[0, 1\]"):
+        build_config("dvcosine", "imdb", overrides=["params.interpolation_grid=[1.0, 1.5]"])
+    with pytest.raises(ConfigError, match="needs params.features=ensemble"):
+        build_config("dvcosine", "imdb", overrides=["params.interpolation=0.5", "params.features=vectors"])
 
 
 def test_refit_on_validation_learns_from_the_validation_labels():
@@ -587,3 +591,64 @@ def test_spectral_start_matches_the_exact_truncated_svd(chunk_rows, weighted_col
     if weighted_columns:
         topic_zero = unit(docs[topics == 0].mean(axis=0, keepdims=True))[0]
         assert np.abs(ngrams[:30] @ topic_zero).mean() < 0.7 < (ngrams[30:60] @ topic_zero).mean()
+
+
+def _random_binary_problem(seed=0, docs=80, ngrams=30):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, docs)
+    # each n-gram leans towards one class, so the regression has weights of both signs to interpolate
+    lean = rng.uniform(0.1, 0.6, ngrams)
+    chance = np.where(labels[:, None] == 1, lean[None, :], 0.7 - lean[None, :])
+    return sp.csr_matrix((rng.random((docs, ngrams)) < chance).astype(np.float64)), labels
+
+
+def test_interpolation_without_vectors_is_the_nbbon_rule_and_scales_the_vector_weights():
+    from tfsenti.recipes.dvcosine import DVCosineParams, _nb_ratios, _targets, _train_linear
+    from tfsenti.recipes.nbbon import NBBONParams, _Fitted
+
+    matrix, labels = _random_binary_problem()
+    targets = _targets(labels, 2)
+    ratios = _nb_ratios(matrix, targets, 1.0)
+    params = DVCosineParams()
+    # an all-zero vector column gets no weight under L2: the NB-BON weights are those of NB-BON alone
+    trained = _train_linear(matrix, np.zeros((matrix.shape[0], 1)), ratios, targets, 1.0, 1.0, params)
+    nbbon_params = NBBONParams(word_ngrams=(1, 1), min_df=1, alpha=1.0, C=1.0, interpolation=0.25)
+    (_, nbbon), = _Fitted.train(matrix, labels, 2, nbbon_params, [1.0])
+    np.testing.assert_allclose(trained.interpolated(0.25, ratios).nb_coef, nbbon.coef, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(trained.nb_coef, nbbon.coef, atol=1e-3)  # the interpolation did change the weights
+
+    vectors = np.random.default_rng(1).normal(size=(matrix.shape[0], 3)) + labels[:, None]
+    ensemble = _train_linear(matrix, vectors, ratios, targets, 1.0, 2.0, params)
+    half = ensemble.interpolated(0.5, ratios)
+    np.testing.assert_allclose(half.vector_coef, 0.5 * ensemble.vector_coef, rtol=1e-6)
+    np.testing.assert_array_equal(half.intercept, ensemble.intercept)
+    # the logits are half the regression's plus half of mean|w_nb| times the naive-Bayes score r . x
+    nb_weights = ensemble.nb_coef[:, 0] / ratios[:, 0]
+    expected = 0.5 * (matrix @ ensemble.nb_coef[:, 0] + vectors @ ensemble.vector_coef[:, 0]) + 0.5 * np.abs(
+        nb_weights).mean() * (matrix @ ratios[:, 0]) + ensemble.intercept[0]
+    got = matrix @ half.nb_coef[:, 0] + vectors @ half.vector_coef[:, 0] + half.intercept[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert ensemble.interpolated(1.0, ratios) is ensemble
+
+
+def test_interpolation_grid_is_chosen_on_validation_and_kept_by_the_refit():
+    from toy_data import toy_dataset
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    recipe = _recipe(["params.interpolation_grid=[1.0, 0.5, 0.0]"])
+    metrics = recipe.fit(train, validation)
+    scores = {beta: metrics[f"validation_accuracy/C_1_scale_1_beta_{beta:g}"] for beta in (1.0, 0.5, 0.0)}
+    assert metrics["validation_accuracy"] == max(scores.values()) == scores[recipe.interpolation_]
+    assert metrics["interpolation"] == recipe.interpolation_
+    # beta 0 leaves the naive-Bayes score alone: no vector weight, NB-BON weights proportional to r, where the
+    # refit counts r over train + validation
+    from tfsenti.recipes.dvcosine import _remap_columns
+    from tfsenti.recipes.nbbon import nb_ratio
+
+    naive = _recipe(["params.interpolation=0.0", "params.refit_on_validation=true"])
+    naive.fit(train, validation)
+    assert naive.interpolation_ == 0.0 and not naive.vector_coef_.any()
+    presence = _remap_columns(naive._union_matrix(train.texts + validation.texts), naive.nb_column_)
+    ratios = nb_ratio(presence, np.concatenate([train.labels, validation.labels]) == 1, naive.params.nb_alpha)
+    assert presence.shape[1] == len(naive.nb_coef_) > 10
+    np.testing.assert_allclose(naive.nb_coef_[:, 0] / ratios, naive.nb_coef_[0, 0] / ratios[0], rtol=1e-4)

@@ -13,7 +13,10 @@
    document vectors are joined BY DOCUMENT ID (`tfsenti.embeddings.alignment`), and one L2 logistic regression is
    trained on [NB-BON ; vector_scale * vector] (`features: ensemble`) or on the vector alone (`features: vectors`).
    C and vector_scale are chosen on the validation split; `refit_on_validation` then trains the chosen model again
-   on train + validation (NB-BON columns and ratios included), as `nbbon` can.
+   on train + validation (NB-BON columns and ratios included), as `nbbon` can. `interpolation` (beta, or
+   `interpolation_grid` chosen on validation) is Wang & Manning's interpolation as in `nbbon`, generalized to the
+   ensemble: `logits <- beta * logits + (1 - beta) * mean|w_nb| * (r . x)`, i.e. the NB-BON weights become
+   `(1 - beta) * mean|w_nb| + beta * w_nb` and the vector weights `beta * w_v` (beta 1: off).
 
 The export runs the analyzer, both vocabulary lookups, the vector inference (a fixed number of gradient steps) and
 the linear model inside the TensorFlow graph; `predict_proba` uses the same inference module, so both agree.
@@ -114,6 +117,8 @@ class DVCosineParams:
     C_grid: tuple[float, ...] = ()
     vector_scale: float = 1.0
     vector_scale_grid: tuple[float, ...] = ()
+    interpolation: float | None = None  # Wang & Manning's beta for the ensemble (module docstring); None: off
+    interpolation_grid: tuple[float, ...] = ()  # betas to choose from on validation (1.0: off); overrides the above
     refit_on_validation: bool = False
     max_iter: int = 200
     tol: float = 1e-5
@@ -138,6 +143,15 @@ class DVCosineParams:
         bad.update({f"vector_scale_grid[{i}]": v for i, v in enumerate(self.vector_scale_grid) if v <= 0})
         if bad:
             raise ConfigError(f"These params must be positive: {bad}")
+        betas = {f"interpolation_grid[{i}]": v for i, v in enumerate(self.interpolation_grid)}
+        if self.interpolation is not None:
+            betas["interpolation"] = self.interpolation
+        outside = {k: v for k, v in betas.items() if not 0.0 <= v <= 1.0}
+        if outside:
+            raise ConfigError(f"Wang & Manning's interpolation beta must be in [0, 1] (1: off), received {outside}")
+        if betas and self.features == "vectors":
+            raise ConfigError("params.interpolation(_grid) interpolates the NB-BON weights towards their mean: it "
+                              "needs params.features=ensemble; remove it for features=vectors")
         if self.nb_subsample_rule != "linear" and self.nb_subsample is None:
             raise ConfigError(f"params.nb_subsample_rule={self.nb_subsample_rule} needs params.nb_subsample (the "
                               "rule's tau; Zhang & Arefyev's exp rule: 2.0)")
@@ -264,18 +278,24 @@ class DVCosineRecipe(Recipe):
         ratios = _nb_ratios(nb_train, targets, params.nb_alpha)
         grid = [(c, s) for c in (sorted(set(params.C_grid)) or [params.C])
                 for s in (sorted(set(params.vector_scale_grid)) or [params.vector_scale])]
-        if validation is None or len(grid) == 1:
-            chosen = grid[0]
-            model = _train_linear(nb_train, vectors_train, ratios, targets, *chosen, params)
+        betas = sorted(set(params.interpolation_grid), reverse=True) or [
+            1.0 if params.interpolation is None else params.interpolation]
+        if validation is None or len(grid) * len(betas) == 1:
+            chosen = (*grid[0], betas[0])
+            model = _train_linear(nb_train, vectors_train, ratios, targets, *grid[0], params).interpolated(
+                betas[0], ratios)
         else:
             nb_val, vectors_val = join_by_id(validation_keys, nb_table, labeled_vectors)
             best = None
             for c, scale in grid:
-                model = _train_linear(nb_train, vectors_train, ratios, targets, c, scale, params)
-                accuracy = float((model.probabilities(nb_val, vectors_val).argmax(1) == validation.labels).mean())
-                metrics[f"validation_accuracy/C_{c:g}_scale_{scale:g}"] = accuracy  # TensorBoard-safe tag
-                if best is None or accuracy > best[0]:
-                    best = (accuracy, (c, scale), model)
+                trained = _train_linear(nb_train, vectors_train, ratios, targets, c, scale, params)
+                for beta in betas:  # the interpolation needs no new regression: it rescales the trained weights
+                    model = trained.interpolated(beta, ratios)
+                    accuracy = float((model.probabilities(nb_val, vectors_val).argmax(1) == validation.labels).mean())
+                    tag = f"C_{c:g}_scale_{scale:g}" + (f"_beta_{beta:g}" if len(betas) > 1 else "")
+                    metrics[f"validation_accuracy/{tag}"] = accuracy  # TensorBoard-safe tag
+                    if best is None or accuracy > best[0]:
+                        best = (accuracy, (c, scale, beta), model)
             _, chosen, model = best
         if validation is not None:  # before any refit: the score of a model that has not seen these labels
             proba = model.probabilities(*join_by_id(validation_keys, nb_table, labeled_vectors))
@@ -286,12 +306,13 @@ class DVCosineRecipe(Recipe):
             nb_columns, nb_table = _nb_features(matrix, corpus, labeled_rows, labeled_rows, params)
             nb_all, vectors_all = join_by_id(all_keys, nb_table, labeled_vectors)
             targets = _targets(np.concatenate([y_train, np.asarray(validation.labels)]), self.num_classes)
-            model = _train_linear(nb_all, vectors_all, _nb_ratios(nb_all, targets, params.nb_alpha), targets,
-                                  *chosen, params)
-            log.info("dv-cosine: C %g, vector scale %g refit on train + validation (%d documents)", *chosen,
-                     len(all_keys))
+            ratios_all = _nb_ratios(nb_all, targets, params.nb_alpha)
+            model = _train_linear(nb_all, vectors_all, ratios_all, targets, *chosen[:2], params).interpolated(
+                chosen[2], ratios_all)
+            log.info("dv-cosine: C %g, vector scale %g, interpolation %g refit on train + validation (%d "
+                     "documents)", *chosen, len(all_keys))
         self.nb_coef_, self.vector_coef_, self.intercept_ = model.nb_coef, model.vector_coef, model.intercept
-        self.C_, self.vector_scale_ = chosen
+        self.C_, self.vector_scale_, self.interpolation_ = chosen
 
         # ---- what prediction needs: one vocabulary over both feature sets
         union = np.union1d(embedding_columns, nb_columns)
@@ -299,7 +320,8 @@ class DVCosineRecipe(Recipe):
         self.embedding_row_ = _position_map(union, embedding_columns)
         self.nb_column_ = _position_map(union, nb_columns)
         self.is_fitted = True
-        metrics.update(C=float(self.C_), vector_scale=float(self.vector_scale_), num_nb_features=float(len(nb_columns)),
+        metrics.update(C=float(self.C_), vector_scale=float(self.vector_scale_),
+                       interpolation=float(self.interpolation_), num_nb_features=float(len(nb_columns)),
                        num_embedding_ngrams=float(len(embedding_columns)), fit_seconds=time.perf_counter() - started)
         return metrics
 
@@ -435,6 +457,23 @@ class _LinearModel:
     nb_coef: np.ndarray      # (NB columns, K) float32, ratios folded in
     vector_coef: np.ndarray  # (dim, K) float32, vector scale folded in
     intercept: np.ndarray    # (K,) float64
+    nb_mean_abs: np.ndarray | None = None  # (K,) mean |w| of the NB-BON weights before r was folded in
+
+    def interpolated(self, beta: float, ratios: np.ndarray) -> _LinearModel:
+        """Wang & Manning's interpolation for the ensemble: NB-BON weights `(1 - beta) * mean|w| + beta * w`
+        (r folded in afterwards, as trained), vector weights `beta * w`, intercept unchanged; beta 1: this model.
+
+        Example:
+            >>> m = _LinearModel(np.array([[2.0], [-1.0]]), np.array([[4.0]]), np.zeros(1), np.array([1.0]))
+            >>> half = m.interpolated(0.5, np.array([[2.0], [1.0]]))  # w = [1, -1], mean|w| = 1, r = [2, 1]
+            >>> half.nb_coef.ravel().tolist(), half.vector_coef.ravel().tolist()
+            ([2.0, 0.0], [2.0])
+        """
+        if beta == 1.0:
+            return self
+        nb_coef = beta * self.nb_coef.astype(np.float64) + (1.0 - beta) * self.nb_mean_abs[None, :] * ratios
+        return _LinearModel(nb_coef.astype(np.float32), (beta * self.vector_coef).astype(np.float32),
+                            self.intercept, self.nb_mean_abs)
 
     def probabilities(self, nb: sp.csr_matrix, vectors: np.ndarray) -> np.ndarray:
         logits = (nb.astype(np.float64) @ self.nb_coef.astype(np.float64)
@@ -497,17 +536,19 @@ def _nb_ratios(nb: sp.csr_matrix, targets, nb_alpha: float) -> np.ndarray:
 def _train_linear(nb: sp.csr_matrix, vectors: np.ndarray, ratios: np.ndarray, targets, C: float, scale: float,
                   params: DVCosineParams) -> _LinearModel:
     """One L2 logistic regression per target on [nb * r ; scale * vector] (one-vs-rest when K > 2)."""
-    nb_coefs, vector_coefs, intercepts = [], [], []
+    nb_coefs, vector_coefs, intercepts, nb_mean_abs = [], [], [], []
     n_nb = nb.shape[1]
     for k, target in enumerate(targets):
         scaled = sp.csr_matrix((ratios[nb.indices, k], nb.indices, nb.indptr), shape=nb.shape) if n_nb else nb
         design = sp.hstack([scaled, sp.csr_matrix(scale * vectors.astype(np.float64))], format="csr")
         solution = train_logistic(design, target, C, max_iter=params.max_iter, tol=params.tol)
         nb_coefs.append(solution[:n_nb] * ratios[:, k] if n_nb else np.zeros(0))
+        nb_mean_abs.append(np.abs(solution[:n_nb]).mean() if n_nb else 0.0)
         vector_coefs.append(solution[n_nb:-1] * scale)
         intercepts.append(solution[-1])
     return _LinearModel(np.stack(nb_coefs, axis=1).astype(np.float32),
-                        np.stack(vector_coefs, axis=1).astype(np.float32), np.array(intercepts))
+                        np.stack(vector_coefs, axis=1).astype(np.float32), np.array(intercepts),
+                        np.array(nb_mean_abs))
 
 
 def _probabilities(logits, ops=np):
