@@ -160,6 +160,8 @@ def main() -> None:
             "validation_ensemble": fit.get("validation_accuracy"), "validation_vectors_only": vectors_validation,
             "test_ensemble": ensemble if recipe.params.features == "ensemble" else None,  # None: not scored
             "test_vectors_only": vectors_only, "C": fit.get("C"), "vector_scale": fit.get("vector_scale"),
+            "interpolation": fit.get("interpolation"),
+            "validation_grid": {k.split("/", 1)[1]: v for k, v in fit.items() if k.startswith("validation_accuracy/")},
             "embedding_loss": fit.get("embedding_loss"), "num_embedding_ngrams": fit.get("num_embedding_ngrams"),
             "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
             **inferred,
@@ -362,12 +364,15 @@ def _markdown(runs: list[dict]) -> str:
     rows.sort(key=lambda item: (item[2]["dim"], item[2]["epochs"], item[0]))
     for number, run, row in rows:
         settings = " ".join(o for o in run["overrides"] if not o.startswith("params.dim=")) or "config"
+        chosen = ""
+        if row.get("interpolation") is not None and "_grid=" in settings:  # what validation chose from the grids
+            chosen = f" (chosen: C {row['C']:g}, scale {row['vector_scale']:g}, beta {row['interpolation']:g})"
         ensemble = f"**{row['test_ensemble']:.4f}**" if row["test_ensemble"] is not None else "not scored"
         alone = f"{row['test_vectors_only']:.4f}" if row["test_vectors_only"] is not None else "not scored"
         scoring = f"{row['test_seconds']:.0f}" if row["test_seconds"] is not None else "-"
         validation = (f"{row['validation_ensemble']:.4f} / {row['validation_vectors_only']:.4f}"
                       if row["validation_ensemble"] is not None else "n/a")
-        lines.append(f"| {number} | {row['dim']} | {row['epochs']} | `{settings}` | "
+        lines.append(f"| {number} | {row['dim']} | {row['epochs']} | `{settings}`{chosen} | "
                      f"{row['fit_seconds_cumulative'] / 60:.1f} | {row['embedding_seconds'] / 60:.1f} | "
                      f"{validation} | {ensemble} | {alone} | {scoring} | "
                      f"{row['peak_rss_gib']} |")
