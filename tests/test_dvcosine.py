@@ -273,8 +273,8 @@ def test_settings_are_validated():
         EmbeddingSettings(optimizer="sgd", doc_start="centroid")
     with pytest.raises(ConfigError, match="pair_learning_rate"):
         EmbeddingSettings(pair_learning_rate=0.0)
-    with pytest.raises(TfsentiError, match="cannot weigh pairs"):
-        CosineEmbeddingTrainer(_small_settings(optimizer="sgd")).fit(2 * _topic_corpus()[0], progress=False)
+    with pytest.raises(TfsentiError, match="must be positive integers"):
+        CosineEmbeddingTrainer(_small_settings(optimizer="sgd")).fit(0.5 * _topic_corpus()[0], progress=False)
     with pytest.raises(ConfigError, match="init='svd'"):
         EmbeddingSettings(svd_weights="idf_keep", init="random")
     with pytest.raises(TfsentiError, match="ngram_keep"):
@@ -448,6 +448,9 @@ def test_params_are_validated():
         build_config("dvcosine", "imdb", overrides=["params.interpolation_grid=[1.0, 1.5]"])
     with pytest.raises(ConfigError, match="needs params.features=ensemble"):
         build_config("dvcosine", "imdb", overrides=["params.interpolation=0.5", "params.features=vectors"])
+    with pytest.raises(ConfigError, match="set params.optimizer=sgd"):
+        build_config("dvcosine", "imdb", overrides=["params.count_occurrences=true"])
+    build_config("dvcosine", "imdb", overrides=["params.count_occurrences=true", "params.optimizer=sgd"])
 
 
 def test_refit_on_validation_learns_from_the_validation_labels():
@@ -555,6 +558,58 @@ def test_recipe_with_the_paper_sgd_learns_vectors_that_carry_the_label():
     assert recipe.history_[-1]["loss"] < recipe.history_[0]["loss"]
     held_out = toy_dataset(40, seed=3, prefix="test")
     assert (recipe.predict_proba(held_out.texts).argmax(1) == held_out.labels).mean() >= 0.8
+
+
+def test_occurrence_counts_are_pairs_of_the_sgd_and_weights_of_inference():
+    pytest.importorskip("tensorflow")
+    from tfsenti.embeddings.inference import DocumentInference, infer_csr
+
+    presence, _ = _topic_corpus()
+    counts = presence.copy()
+    counts.data = np.random.default_rng(5).integers(1, 4, size=counts.nnz).astype(np.float32)
+    # the per-pair SGD visits a pair as often as its count
+    trainer = CosineEmbeddingTrainer(_small_settings(epochs=2, optimizer="sgd")).fit(counts, progress=False)
+    assert [report["pairs"] for report in trainer.history_] == [int(counts.data.sum())] * 2
+
+    module = DocumentInference(trainer.ngram_vectors_, pair_weights=trainer.keep_probability_,
+                               noise_counts=np.bincount(presence.indices, minlength=36), noise_size=36, steps=10)
+    base = infer_csr(module, presence)
+    doubled = presence.copy()
+    doubled.data *= 2  # every pair twice: the same objective, scaled, so the same vectors
+    np.testing.assert_allclose(infer_csr(module, doubled), base, atol=1e-5)
+    repeated = presence.copy()
+    first = presence.indices[presence.indptr[0]]
+    repeated.data[presence.indptr[0]] = 5  # document 0 holds its first n-gram five times: it moves towards it
+    moved = infer_csr(module, repeated)
+    ngram = trainer.ngram_vectors_[first] / np.linalg.norm(trainer.ngram_vectors_[first])
+    assert moved[0] @ ngram > base[0] @ ngram + 0.01
+    np.testing.assert_allclose(moved[1:], base[1:], atol=1e-6)
+
+
+def test_recipe_counting_occurrences_trains_on_them_and_exports_the_same_model(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    from toy_data import toy_dataset
+
+    from tfsenti.text.ngrams import NgramAnalyzer
+
+    train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")
+    sgd = ["params.optimizer=sgd", "params.init=random", "params.pair_learning_rate=0.005", "params.epochs=3",
+           "params.use_unlabeled=false"]
+    analyzer = NgramAnalyzer(_recipe(sgd).params.analyzer_config())
+    occurrences = sum(len(analyzer(text)) for text in train.texts)
+    distinct = sum(len(set(analyzer(text))) for text in train.texts)
+    assert occurrences > distinct  # the toy texts repeat words
+    plain = _recipe(sgd)
+    plain.fit(train, validation)
+    assert plain.history_[0]["pairs"] == distinct  # min_count 1, no sub-sampling: every pair once
+    recipe = _recipe(sgd + ["params.count_occurrences=true"])
+    recipe.fit(train, validation)
+    assert recipe.history_[0]["pairs"] == occurrences
+    texts = ["great great great film", "great film", "awful awful plot plot plot", "awful plot", ""]
+    probabilities = recipe.predict_proba(texts)
+    model = tf.saved_model.load(str(recipe.export(tmp_path / "model")))
+    served = model.signatures["serving_default"](text=tf.constant(texts))["probabilities"].numpy()
+    np.testing.assert_allclose(served, probabilities, atol=1e-4)
 
 
 @pytest.mark.parametrize("chunk_rows, weighted_columns", [(100_000, False), (50, False), (50, True)])

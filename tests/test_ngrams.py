@@ -84,7 +84,7 @@ def test_analyzer_config_rejects_bad_ranges_and_pickles():
     assert analyzer("ab")[-1] == "c:ab"
 
 
-def test_binary_matrix_is_presence_and_parallel_matches_serial(monkeypatch):
+def test_binary_matrix_is_presence_or_counts_and_parallel_matches_serial(monkeypatch):
     analyzer = NgramAnalyzer(AnalyzerConfig(word_ngrams=(1, 2)))
     matrix, names = binary_matrix(["a a a b", "b c", ""], analyzer)
     dense = matrix.toarray()
@@ -99,6 +99,13 @@ def test_binary_matrix_is_presence_and_parallel_matches_serial(monkeypatch):
     order = [serial_names.index(name) for name in parallel_names]
     assert sorted(parallel_names) == sorted(serial_names)
     assert (parallel.toarray() == serial.toarray()[:, order]).all()
+    counted, counted_names = binary_matrix(texts, analyzer, n_jobs=2, chunk_size=37, progress=False, counts=True)
+    assert counted_names == parallel_names and (counted.indices == parallel.indices).all()
+    from collections import Counter
+
+    for row, text in enumerate(texts[:20]):
+        expected = Counter(analyzer(text))
+        assert {counted_names[j]: counted[row, j] for j in counted[row].indices} == expected
     vocabulary = {"w:doc": 0, "w:x": 1, "w:unused": 2}
     known, known_names = binary_matrix(texts[:5], analyzer, vocabulary=vocabulary)
     assert known_names == ["w:doc", "w:x", "w:unused"]

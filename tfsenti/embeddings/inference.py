@@ -80,7 +80,8 @@ def _module_class():
         @tf.function(input_signature=[tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64),
                                       tf.TensorSpec([], tf.int64)])
         def __call__(self, rows, ngram_ids, n_docs):
-            """rows[i], ngram_ids[i]: the i-th (document, n-gram) pair, each pair once -> (n_docs, D) vectors."""
+            """rows[i], ngram_ids[i]: the i-th (document, n-gram) pair -> (n_docs, D) vectors; a pair given k times
+            counts k times (one pair per occurrence)."""
             alpha = tf.constant(self.alpha)
             vectors = tf.gather(self.ngram_vectors, ngram_ids)
             weights = tf.gather(self.pair_weights, ngram_ids)
@@ -118,6 +119,9 @@ def infer_csr(module, presence, *, batch_size: int = 2000, max_pair_values: int 
               progress: bool = False) -> np.ndarray:
     """Run `module` over the rows of a (documents, n-grams) CSR matrix in batches -> (rows, D) float32.
 
+    A stored value is how many times its pair counts (1 for presence; occurrence counts when the vectors were
+    trained on one pair per occurrence): such pairs reach `module` that many times.
+
     A batch holds at most `batch_size` documents and at most `max_pair_values / D` (document, n-gram) pairs (at
     least one document; None: no pair limit), since inference keeps a few (pairs, D) float32 buffers: 128 MiB each
     by default, whatever the dimension and the length of the documents. Each document's vector depends on its own
@@ -128,8 +132,11 @@ def infer_csr(module, presence, *, batch_size: int = 2000, max_pair_values: int 
     import tensorflow as tf
     from tqdm import tqdm
 
+    from tfsenti.embeddings.pair_sgd import repeated_pairs
+
     presence = presence.tocsr()
     presence.sort_indices()
+    presence = repeated_pairs(presence)
     dim = int(module.ngram_vectors.shape[1])
     max_pairs = presence.nnz if max_pair_values is None else max(max_pair_values // dim, 1)
     out = np.zeros((presence.shape[0], dim), np.float32)

@@ -48,7 +48,8 @@ def sgd_epoch(presence: sp.csr_matrix, docs: np.ndarray, ngrams: np.ndarray, *, 
               keep: np.ndarray, alpha: float, negatives: int, learning_rate: float, seed: int, threads: int,
               rows: np.ndarray | None = None) -> np.ndarray:
     """One pass over the documents `rows` (default: all, shuffled by `seed`) of `presence` (N, V): each stored
-    entry is one pair (values are ignored). Updates `docs` (N, D) and `ngrams` (V, D) float32 in place.
+    entry is one pair (values are ignored; `repeated_pairs` turns counts into repeated entries). Updates `docs`
+    (N, D) and `ngrams` (V, D) float32 in place.
     `noise_cdf` (V,): cumulative noise distribution; `keep` (V,): chance that a pair with that n-gram is visited.
     Returns [loss over the visited positives and their negatives, positive part of it, pairs visited].
     """
@@ -61,6 +62,27 @@ def sgd_epoch(presence: sp.csr_matrix, docs: np.ndarray, ngrams: np.ndarray, *, 
                        np.asarray(noise_cdf, np.float64), np.asarray(keep, np.float32), float(alpha),
                        int(negatives), float(learning_rate), np.uint64((seed * 2654435761 + 12345) % 2**64),
                        int(threads))
+
+
+def repeated_pairs(presence: sp.csr_matrix) -> sp.csr_matrix:
+    """Each stored entry of a CSR matrix repeated as many times as its (positive integer) value, values 1: the
+    per-pair SGD's input, one pair per occurrence. A matrix of ones comes back as it is.
+
+    Example:
+        >>> m = sp.csr_matrix(np.array([[2, 0, 1], [0, 0, 0], [0, 3, 0]], dtype=np.float32))
+        >>> r = repeated_pairs(m)
+        >>> r.indices.tolist(), r.indptr.tolist()
+        ([0, 0, 2, 1, 1, 1], [0, 3, 3, 6])
+    """
+    values = np.asarray(presence.data)
+    if np.any((values < 1) | (values != np.round(values))):
+        raise ValueError("repeated pairs need positive integer values (how often each pair counts)")
+    repeats = values.astype(np.int64)
+    if np.all(repeats == 1):
+        return presence
+    ends = np.concatenate([[0], np.cumsum(repeats)])
+    return sp.csr_matrix((np.ones(int(ends[-1]), np.float32), np.repeat(presence.indices, repeats),
+                          ends[presence.indptr]), shape=presence.shape)
 
 
 def _compiled():

@@ -162,7 +162,8 @@ class CosineEmbeddingTrainer:
         """Train for `settings.epochs` epochs (resuming from `checkpoint_dir` when it holds a matching one).
 
         `presence` (N documents, V n-grams): stored entries are the positive pairs, values their weights (1 for
-        presence). `noise_counts` (V,) are the corpus counts behind the unigram^0.75 noise (default: document
+        presence); with `optimizer: sgd` a value is how often the pair is visited per epoch (a positive integer:
+        occurrence counts give the reference implementation's one pair per occurrence). `noise_counts` (V,) are the corpus counts behind the unigram^0.75 noise (default: document
         frequencies). `ngram_keep` (V,) in [0, 1] multiplies each n-gram's keep probability (e.g. the recipe's
         sub-sampling by naive-Bayes weight: pairs of n-grams that say little about the label are visited less);
         `keep_probability_` is the product, which inference uses as pair weights. `on_epoch(report)` runs after
@@ -191,9 +192,10 @@ class CosineEmbeddingTrainer:
                 raise TfsentiError(f"ngram_keep must hold {vocabulary} probabilities in [0, 1]; received shape "
                                    f"{ngram_keep.shape}, range [{ngram_keep.min():g}, {ngram_keep.max():g}]")
             self.keep_probability_ *= ngram_keep
-        if settings.optimizer == "sgd" and np.any(presence.data != 1.0):
-            raise TfsentiError("optimizer='sgd' visits every stored pair once, so it cannot weigh pairs: pass a "
-                               "presence matrix of ones, or use optimizer='minibatch' for weighted pairs")
+        if settings.optimizer == "sgd" and np.any((presence.data < 1) | (presence.data != np.round(presence.data))):
+            raise TfsentiError("optimizer='sgd' visits a stored pair as many times per epoch as its value, so the "
+                               "values must be positive integers (1 for presence, occurrence counts for one pair per "
+                               "occurrence); use optimizer='minibatch' for real-valued pair weights")
         if settings.svd_weights == "idf_keep" and ngram_keep is None:
             raise TfsentiError("svd_weights='idf_keep' weighs the SVD start by ngram_keep: pass ngram_keep to fit")
         fingerprint = _fingerprint(presence, settings, ngram_keep)
@@ -221,9 +223,10 @@ class CosineEmbeddingTrainer:
             self.ngram_accumulator_ = np.zeros(vocabulary, np.float32)
 
         run_epoch = self._sgd_epoch if settings.optimizer == "sgd" else self._epoch
+        pairs = pair_sgd.repeated_pairs(presence) if settings.optimizer == "sgd" else presence
         last_saved = time.monotonic()
         for epoch in range(start_epoch, settings.epochs):
-            report = run_epoch(presence, epoch, progress)
+            report = run_epoch(pairs, epoch, progress)
             self.history_.append(dataclasses.asdict(report))
             log.info("dv-cosine epoch %d/%d: loss %.4f per pair, %.1f s", epoch + 1, settings.epochs, report.loss,
                      report.seconds)
@@ -526,6 +529,8 @@ def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings, ngram_kee
         if kept[name] == before:
             del kept[name]
     fingerprint = {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}
+    if np.any(presence.data != 1):  # weighted or repeated pairs: their total tells another corpus apart
+        fingerprint["pair_values_sum"] = float(presence.data.sum(dtype=np.float64))
     if ngram_keep is not None:  # a digest: the same keep probabilities, or another run
         fingerprint["ngram_keep_sha1"] = hashlib.sha1(np.ascontiguousarray(ngram_keep).tobytes()).hexdigest()
     return fingerprint

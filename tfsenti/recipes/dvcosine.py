@@ -4,6 +4,9 @@
 1. One n-gram analyzer (`tfsenti.text.ngrams`, word 1-3-grams on IMDB) turns every text into its distinct n-grams.
 2. Embeddings (`tfsenti.embeddings.trainer`): n-gram and document vectors of the training documents plus, when
    `use_unlabeled`, the dataset's unlabeled split (IMDB's 50k `unsup`) are trained with the dv-cosine objective.
+   `count_occurrences` (off by default; needs `optimizer: sgd`) trains on one (document, n-gram) pair per
+   occurrence, as the reference implementation's corpus files did, instead of one per distinct n-gram; inference
+   then counts each pair as often as the n-gram occurs, and the noise distribution is over occurrences.
    Validation, test and any new text get their vectors inferred with the n-gram vectors frozen
    (`tfsenti.embeddings.inference`); `transductive_test` (off by default) adds the test TEXT, without labels, to the
    embedding corpus as the original did; its vectors are still inferred like any new text. `joint_vectors` (off;
@@ -82,6 +85,7 @@ class DVCosineParams:
     transductive_test: bool = False
     joint_vectors: bool = False  # published scoring: validation + test vectors trained, not inferred (benchmark)
     min_count: int = 2
+    count_occurrences: bool = False  # one pair per occurrence of an n-gram (the reference corpus), not per distinct
     max_vocabulary: int | None = None
     dim: int = 100
     alpha: float = 6.0
@@ -155,6 +159,9 @@ class DVCosineParams:
         if self.nb_subsample_rule != "linear" and self.nb_subsample is None:
             raise ConfigError(f"params.nb_subsample_rule={self.nb_subsample_rule} needs params.nb_subsample (the "
                               "rule's tau; Zhang & Arefyev's exp rule: 2.0)")
+        if self.count_occurrences and self.optimizer != "sgd":
+            raise ConfigError("params.count_occurrences repeats a pair once per occurrence, which only the per-pair "
+                              "optimizer does: set params.optimizer=sgd too")
         if self.joint_vectors and not self.transductive_test:
             raise ConfigError("params.joint_vectors scores the test documents' vectors trained jointly with the "
                               "embedding corpus: it needs params.transductive_test=true (the test text in that corpus)")
@@ -204,7 +211,8 @@ class DVCosineRecipe(Recipe):
         corpus = _Corpus.build(train, validation, unlabeled if params.use_unlabeled else None,
                                self._transductive_texts() if params.transductive_test else None)
         analyzer = NgramAnalyzer(params.analyzer_config())
-        matrix, names = binary_matrix(corpus.texts, analyzer, n_jobs=params.n_jobs, progress=None)
+        matrix, names = binary_matrix(corpus.texts, analyzer, n_jobs=params.n_jobs, progress=None,
+                                      counts=params.count_occurrences)  # counts: occurrences; else ones
         metrics["analyze_seconds"] = time.perf_counter() - started
 
         # ---- the embedding corpus: train (+ unlabeled, + test text) rows; validation is inferred like test, unless
@@ -213,7 +221,8 @@ class DVCosineRecipe(Recipe):
                                                                            else []))
         df = np.bincount(matrix[embedding_rows].indices, minlength=matrix.shape[1])
         embedding_columns = _frequent_columns(df, params.min_count, params.max_vocabulary)
-        presence = _select(matrix, embedding_rows, embedding_columns)
+        presence = _select(matrix, embedding_rows, embedding_columns, values=True)
+        noise_counts = np.asarray(presence.sum(axis=0)).ravel() if params.count_occurrences else df[embedding_columns]
         log.info("dv-cosine: %d documents x %d n-grams, %d pairs", *presence.shape, presence.nnz)
         ngram_keep = None
         if params.nb_subsample is not None:
@@ -230,7 +239,7 @@ class DVCosineRecipe(Recipe):
             log.info("dv-cosine: a checkpoint %s in %s (to resume an interrupted run, rerun with "
                      "--set params.checkpoint_dir=%s)", every, checkpoint_dir, checkpoint_dir)
         embedding_started = time.perf_counter()
-        trainer.fit(presence, noise_counts=df[embedding_columns], ngram_keep=ngram_keep, checkpoint_dir=checkpoint_dir,
+        trainer.fit(presence, noise_counts=noise_counts, ngram_keep=ngram_keep, checkpoint_dir=checkpoint_dir,
                     checkpoint_minutes=params.checkpoint_minutes,
                     on_epoch=_EpochLogger(log_dir) if log_dir else None, progress=True)
         metrics["embedding_seconds"] = time.perf_counter() - embedding_started
@@ -242,7 +251,7 @@ class DVCosineRecipe(Recipe):
         from tfsenti.embeddings.inference import DocumentInference, infer_csr
 
         self.inference_ = DocumentInference(
-            trainer.ngram_vectors_, pair_weights=trainer.keep_probability_, noise_counts=df[embedding_columns],
+            trainer.ngram_vectors_, pair_weights=trainer.keep_probability_, noise_counts=noise_counts,
             noise_size=params.noise_size, alpha=params.alpha, negatives=params.negatives,
             steps=params.infer_steps, learning_rate=params.infer_learning_rate, noise=params.infer_noise)
 
@@ -257,7 +266,7 @@ class DVCosineRecipe(Recipe):
         else:
             inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
             inference_started = time.perf_counter()
-            inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns),
+            inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns, values=True),
                                          progress=len(inferred) > 5000)
             metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
                 len(inferred), 1) * 1000
@@ -344,7 +353,7 @@ class DVCosineRecipe(Recipe):
         from tfsenti.embeddings.inference import infer_csr
 
         union = self._union_matrix(texts)
-        return infer_csr(self.inference_, _remap_columns(union, self.embedding_row_))
+        return infer_csr(self.inference_, _remap_columns(union, self.embedding_row_, values=True))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_with_vectors(texts)[0]
@@ -355,7 +364,7 @@ class DVCosineRecipe(Recipe):
         from tfsenti.embeddings.inference import infer_csr
 
         union = self._union_matrix(texts)
-        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_), progress=progress)
+        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_, values=True), progress=progress)
         return self._probabilities_of(union, vectors), vectors
 
     def joint_predict_with_vectors(self, test) -> tuple[np.ndarray, np.ndarray]:
@@ -377,20 +386,23 @@ class DVCosineRecipe(Recipe):
 
     def _union_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         analyzer = NgramAnalyzer(self.params.analyzer_config())
-        matrix, _ = binary_matrix(list(texts), analyzer, vocabulary=self.vocabulary_, n_jobs=self.params.n_jobs)
+        matrix, _ = binary_matrix(list(texts), analyzer, vocabulary=self.vocabulary_, n_jobs=self.params.n_jobs,
+                                  counts=self.params.count_occurrences)
         return matrix
 
     # ---- export ----------------------------------------------------------------------------------------------
     def export(self, export_dir: str | Path) -> Path:
-        """SavedModel: analyzer -> one vocabulary lookup -> distinct n-grams per text -> (NB-BON weight sum,
-        vector inference) -> linear model -> probabilities, all TensorFlow ops."""
+        """SavedModel: analyzer -> one vocabulary lookup -> distinct n-grams per text (and every occurrence, with
+        `count_occurrences`) -> (NB-BON weight sum, vector inference) -> linear model -> probabilities, all
+        TensorFlow ops."""
         self._check_fitted()
         import tensorflow as tf
 
         from tfsenti.export import save_serving_model
-        from tfsenti.text.graph_features import distinct_feature_keys, vocabulary_table
+        from tfsenti.text.graph_features import distinct_feature_keys, feature_keys, vocabulary_table
 
         config = self.params.analyzer_config()
+        counting = self.params.count_occurrences
         size = len(self.vocabulary_)
         with vocabulary_table(self.vocabulary_) as table:
             embedding_row = tf.constant(self.embedding_row_, tf.int64)
@@ -402,17 +414,22 @@ class DVCosineRecipe(Recipe):
 
             def probabilities(text):
                 n_docs = tf.shape(text, out_type=tf.int64)[0]
-                keys = distinct_feature_keys(text, config, table, size)
-                keys = tf.sort(keys)  # document-major, columns ascending: the order of the in-process CSR
+                if counting:  # the embedding side sees every occurrence, NB-BON each distinct n-gram once
+                    occurrences = tf.sort(feature_keys(text, config, table, size))
+                    keys, _ = tf.unique(occurrences)  # stays sorted
+                else:
+                    keys = tf.sort(distinct_feature_keys(text, config, table, size))
+                    occurrences = keys  # document-major, columns ascending: the order of the in-process CSR
                 key_rows, key_columns = keys // size, keys % size
                 nb = tf.gather(nb_column, key_columns)
                 in_nb = nb >= 0
                 nb_logits = tf.math.unsorted_segment_sum(
                     tf.cast(tf.gather(nb_coef, tf.boolean_mask(nb, in_nb)), tf.float64),
                     tf.boolean_mask(key_rows, in_nb), n_docs)
-                embedding = tf.gather(embedding_row, key_columns)
+                occurrence_rows, occurrence_columns = occurrences // size, occurrences % size
+                embedding = tf.gather(embedding_row, occurrence_columns)
                 in_embedding = embedding >= 0
-                vectors = inference(tf.boolean_mask(key_rows, in_embedding),
+                vectors = inference(tf.boolean_mask(occurrence_rows, in_embedding),
                                     tf.boolean_mask(embedding, in_embedding), n_docs)
                 logits = nb_logits + tf.cast(tf.matmul(vectors, vector_coef), tf.float64) + intercept
                 return tf.cast(_probabilities(logits, tf), tf.float32)
@@ -571,22 +588,27 @@ def _frequent_columns(df: np.ndarray, min_count: int, max_vocabulary: int | None
     return columns
 
 
-def _select(matrix: sp.csr_matrix, rows: Sequence[int], columns: np.ndarray) -> sp.csr_matrix:
-    """matrix[rows][:, columns] with columns renumbered 0..len(columns)-1, sorted indices."""
+def _select(matrix: sp.csr_matrix, rows: Sequence[int], columns: np.ndarray, *, values: bool = False
+            ) -> sp.csr_matrix:
+    """matrix[rows][:, columns] with columns renumbered 0..len(columns)-1, sorted indices; values 1 (presence)
+    unless `values` keeps the stored ones (occurrence counts)."""
     remap = np.full(matrix.shape[1], -1, dtype=np.int64)
     remap[columns] = np.arange(len(columns))
-    return _remap_columns(matrix[np.asarray(rows, dtype=np.int64)], remap, len(columns))
+    return _remap_columns(matrix[np.asarray(rows, dtype=np.int64)], remap, len(columns), values=values)
 
 
-def _remap_columns(matrix: sp.csr_matrix, remap: np.ndarray, width: int | None = None) -> sp.csr_matrix:
-    """Rename the columns of a CSR matrix by `remap` (old -> new, -1 drops it)."""
+def _remap_columns(matrix: sp.csr_matrix, remap: np.ndarray, width: int | None = None, *, values: bool = False
+                   ) -> sp.csr_matrix:
+    """Rename the columns of a CSR matrix by `remap` (old -> new, -1 drops it); values 1 (presence) unless
+    `values` keeps the stored ones."""
     width = int(remap.max()) + 1 if width is None else width
     width = max(width, 0)
     indices = remap[matrix.indices]
     keep = indices >= 0
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))])
-    out = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), indices[keep].astype(np.int32), indptr),
+    data = matrix.data[keep].astype(np.float32) if values else np.ones(int(keep.sum()), np.float32)
+    out = sp.csr_matrix((data, indices[keep].astype(np.int32), indptr),
                         shape=(matrix.shape[0], width))
     out.sort_indices()
     return out

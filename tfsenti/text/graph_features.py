@@ -1,5 +1,5 @@
 """The in-graph twin of `vectorize.binary_matrix` for exported SavedModels: raw text -> the distinct known
-features of each text, in TensorFlow ops (used by the nbbon and dvcosine exports).
+features of each text (or every occurrence of them), in TensorFlow ops (used by the nbbon and dvcosine exports).
 
 Example:
     >>> import tensorflow as tf
@@ -11,6 +11,10 @@ Example:
     ...     keys = distinct_feature_keys(tf.constant(["good good film", "film"]), config, table, 2)
     >>> sorted(keys.numpy().tolist())   # document * 2 + column
     [0, 1, 3]
+    >>> with vocabulary_table({"w:good": 0, "w:film": 1}) as table:
+    ...     keys = feature_keys(tf.constant(["good good film", "film"]), config, table, 2)
+    >>> sorted(keys.numpy().tolist())   # every occurrence
+    [0, 0, 1, 3]
 """
 
 from __future__ import annotations
@@ -50,14 +54,23 @@ def vocabulary_table(vocabulary: Mapping[str, int]) -> Iterator:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def distinct_feature_keys(text, config: AnalyzerConfig, table, size: int):
-    """`document * size + column` (int64, unordered) for every distinct known feature of every text in the batch
-    `text` (a 1-D string tensor); features missing from `table` are dropped."""
+def feature_keys(text, config: AnalyzerConfig, table, size: int):
+    """`document * size + column` (int64, unordered) for every known feature OCCURRENCE of every text in the batch
+    `text` (a 1-D string tensor), repeats kept (the in-graph twin of `binary_matrix(..., counts=True)`); features
+    missing from `table` are dropped."""
     import tensorflow as tf
 
     features = tf_analyze(text, config)
     ids = table.lookup(features.flat_values)
     rows = features.value_rowids()
     known = ids >= 0
-    keys, _ = tf.unique(tf.boolean_mask(rows, known) * size + tf.boolean_mask(ids, known))
+    return tf.boolean_mask(rows, known) * size + tf.boolean_mask(ids, known)
+
+
+def distinct_feature_keys(text, config: AnalyzerConfig, table, size: int):
+    """`document * size + column` (int64, unordered) for every distinct known feature of every text in the batch
+    `text` (a 1-D string tensor); features missing from `table` are dropped."""
+    import tensorflow as tf
+
+    keys, _ = tf.unique(feature_keys(text, config, table, size))
     return keys

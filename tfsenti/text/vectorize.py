@@ -1,4 +1,4 @@
-"""Binary document-feature matrices from an `NgramAnalyzer`, over 2 worker processes for big corpora.
+"""Binary (or count) document-feature matrices from an `NgramAnalyzer`, over 2 worker processes for big corpora.
 
 Example:
     >>> from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
@@ -6,6 +6,8 @@ Example:
     >>> matrix, features = binary_matrix(["a b a", "b c"], analyzer)
     >>> features, matrix.toarray().tolist()
     (['w:a', 'w:b', 'w:c'], [[1, 1, 0], [0, 1, 1]])
+    >>> binary_matrix(["a b a", "b c"], analyzer, counts=True)[0].toarray().tolist()
+    [[2, 1, 0], [0, 1, 1]]
     >>> matrix, _ = binary_matrix(["c d"], analyzer, vocabulary={"w:a": 0, "w:c": 1})
     >>> matrix.toarray().tolist()
     [[0, 1]]
@@ -34,8 +36,10 @@ def binary_matrix(
     n_jobs: int | None = None,
     progress: bool | None = None,
     chunk_size: int = 1000,
+    counts: bool = False,
 ) -> tuple[sp.csr_matrix, list[str]]:
-    """Presence (0/1, int8) CSR matrix of `analyzer` features per text, and the column names.
+    """Presence (0/1, int8) CSR matrix of `analyzer` features per text, and the column names; with `counts`, the
+    values are how often each feature occurs in the text (int32), on the same stored entries.
 
     Without `vocabulary`, columns are every feature seen, numbered by first appearance. With one (feature ->
     column), features outside it are dropped and the column names are the vocabulary's. `n_jobs` defaults to
@@ -51,9 +55,10 @@ def binary_matrix(
     from tqdm import tqdm
 
     learned: dict[str, int] = defaultdict(count().__next__) if vocabulary is None else vocabulary
-    indptrs, indices_parts, offset = [np.zeros(1, np.int64)], [], 0
+    indptrs, indices_parts, count_parts, offset = [np.zeros(1, np.int64)], [], [], 0
     with tqdm(total=len(texts), unit="doc", desc="n-grams", disable=not show, file=sys.stderr) as bar:
-        for local_features, indptr, indices in _encoded_chunks(chunks, analyzer, n_jobs if parallel else 1):
+        for local_features, indptr, indices, occurrences in _encoded_chunks(chunks, analyzer,
+                                                                            n_jobs if parallel else 1):
             if vocabulary is None:
                 mapping = np.fromiter(map(learned.__getitem__, local_features), np.int64,
                                       count=len(local_features))
@@ -65,14 +70,18 @@ def binary_matrix(
                 keep = indices >= 0
                 rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
                 indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=len(indptr) - 1))])
-                indices = indices[keep]
+                indices, occurrences = indices[keep], occurrences[keep]
             indptrs.append(indptr[1:] + offset)
             indices_parts.append(indices.astype(np.int32))
+            if counts:
+                count_parts.append(occurrences.astype(np.int32))
             offset += int(indptr[-1])
             bar.update(len(indptr) - 1)
     indptr = np.concatenate(indptrs)
     indices = np.concatenate(indices_parts) if indices_parts else np.zeros(0, np.int32)
-    matrix = sp.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(len(texts), len(learned)))
+    values = (np.concatenate(count_parts) if count_parts else np.zeros(0, np.int32)) if counts else np.ones(
+        len(indices), np.int8)
+    matrix = sp.csr_matrix((values, indices, indptr), shape=(len(texts), len(learned)))
     matrix.sort_indices()
     names = list(learned) if vocabulary is None else _names(vocabulary)
     return matrix, names
@@ -107,8 +116,8 @@ def _encoded_chunks(chunks, analyzer, n_jobs: int):
         pool.join()  # never leave workers behind for the interpreter's exit handlers
 
 
-def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """One chunk -> (its distinct features, CSR indptr, per-document unique local indices)."""
+def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk -> (its distinct features, CSR indptr, per-document unique local indices, their occurrences)."""
     analyzer, texts = job
     features = list(map(analyzer, texts))
     lengths = np.fromiter(map(len, features), np.int64, count=len(features))
@@ -118,9 +127,9 @@ def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray]:
     ids = np.fromiter(map(local.__getitem__, flat), np.int64, count=len(flat))
     distinct = list(local)
     del flat, local
-    # ---- one entry per (document, feature): sort the keys document-major, drop repeats
+    # ---- one entry per (document, feature): sort the keys document-major, count and drop repeats
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    keys = np.unique(rows * max(len(distinct), 1) + ids)
-    counts = np.bincount(keys // max(len(distinct), 1), minlength=len(texts))
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    return distinct, indptr, keys % max(len(distinct), 1)
+    keys, occurrences = np.unique(rows * max(len(distinct), 1) + ids, return_counts=True)
+    per_document = np.bincount(keys // max(len(distinct), 1), minlength=len(texts))
+    indptr = np.concatenate([[0], np.cumsum(per_document)])
+    return distinct, indptr, keys % max(len(distinct), 1), occurrences
