@@ -163,14 +163,14 @@ class CosineEmbeddingTrainer:
 
         `presence` (N documents, V n-grams): stored entries are the positive pairs, values their weights (1 for
         presence); with `optimizer: sgd` a value is how often the pair is visited per epoch (a positive integer:
-        occurrence counts give the reference implementation's one pair per occurrence). `noise_counts` (V,) are the corpus counts behind the unigram^0.75 noise (default: document
-        frequencies). `ngram_keep` (V,) in [0, 1] multiplies each n-gram's keep probability (e.g. the recipe's
-        sub-sampling by naive-Bayes weight: pairs of n-grams that say little about the label are visited less);
-        `keep_probability_` is the product, which inference uses as pair weights. `on_epoch(report)` runs after
-        each epoch (e.g. a TensorBoard writer). A checkpoint is written after an epoch when `checkpoint_minutes`
-        have passed since the last one (0: after every epoch), and always after the last epoch: a large table takes
-        seconds to write (dim 500 on IMDB: 3 GB), so long runs may trade a few minutes of redone work on a crash
-        for that time.
+        occurrence counts give the reference implementation's one pair per occurrence). `noise_counts` (V,) are the
+        corpus counts behind the unigram^0.75 noise (default: document frequencies). `ngram_keep` (V,) in [0, 1]
+        multiplies each n-gram's keep probability (e.g. the recipe's sub-sampling by naive-Bayes weight: pairs of
+        n-grams that say little about the label are visited less); `keep_probability_` is the product, which
+        inference uses as pair weights. `on_epoch(report)` runs after each epoch (e.g. a TensorBoard writer). A
+        checkpoint is written after an epoch when `checkpoint_minutes` have passed since the last one (0: after
+        every epoch), and always after the last epoch: a large table takes seconds to write (dim 500 on IMDB:
+        3 GB), so long runs may trade a few minutes of redone work on a crash for that time.
         """
         if checkpoint_minutes < 0:
             raise TfsentiError(f"checkpoint_minutes must be >= 0, received {checkpoint_minutes}")

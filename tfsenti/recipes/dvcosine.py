@@ -364,7 +364,8 @@ class DVCosineRecipe(Recipe):
         from tfsenti.embeddings.inference import infer_csr
 
         union = self._union_matrix(texts)
-        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_, values=True), progress=progress)
+        vectors = infer_csr(self.inference_, _remap_columns(union, self.embedding_row_, values=True),
+                            progress=progress)
         return self._probabilities_of(union, vectors), vectors
 
     def joint_predict_with_vectors(self, test) -> tuple[np.ndarray, np.ndarray]:
