@@ -215,8 +215,30 @@ class DVCosineRecipe(Recipe):
                                       counts=params.count_occurrences)  # counts: occurrences; else ones
         metrics["analyze_seconds"] = time.perf_counter() - started
 
-        # ---- the embedding corpus: train (+ unlabeled, + test text) rows; validation is inferred like test, unless
-        # joint_vectors, where validation text (never its labels) is trained jointly like the test text
+        embedding_columns = self._train_embedding(corpus, matrix, np.asarray(train.labels), log_dir, metrics)
+        self.labeled_vectors_ = self._labeled_vectors(corpus, matrix, embedding_columns, metrics)
+        nb_columns = self._fit_classifier(corpus, matrix, train, validation, metrics)
+
+        # ---- what prediction needs: one vocabulary over both feature sets
+        union = np.union1d(embedding_columns, nb_columns)
+        self.vocabulary_ = {names[j]: i for i, j in enumerate(union)}
+        self.embedding_row_ = _position_map(union, embedding_columns)
+        self.nb_column_ = _position_map(union, nb_columns)
+        self.is_fitted = True
+        metrics.update(C=float(self.C_), vector_scale=float(self.vector_scale_),
+                       interpolation=float(self.interpolation_), num_nb_features=float(len(nb_columns)),
+                       num_embedding_ngrams=float(len(embedding_columns)), fit_seconds=time.perf_counter() - started)
+        return metrics
+
+    def _train_embedding(self, corpus: _Corpus, matrix: sp.csr_matrix, train_labels: np.ndarray, log_dir,
+                         metrics: dict[str, float]) -> np.ndarray:
+        """Train the n-gram and document vectors of the embedding corpus; set `train_vectors_`, `inference_` and
+        `history_`; return the embedding vocabulary (columns of `matrix`).
+
+        The corpus is the train (+ unlabeled, + test text) rows; validation is inferred like test, unless
+        `joint_vectors`, where the validation text (never its labels) is trained jointly like the test text.
+        """
+        params: DVCosineParams = self.params
         embedding_rows = corpus.rows("train", "unlabeled", "test_text", *(["validation"] if params.joint_vectors
                                                                            else []))
         df = np.bincount(matrix[embedding_rows].indices, minlength=matrix.shape[1])
@@ -226,7 +248,7 @@ class DVCosineRecipe(Recipe):
         log.info("dv-cosine: %d documents x %d n-grams, %d pairs", *presence.shape, presence.nnz)
         ngram_keep = None
         if params.nb_subsample is not None:
-            ngram_keep = _nb_keep(_select(matrix, corpus.rows("train"), embedding_columns), np.asarray(train.labels),
+            ngram_keep = _nb_keep(_select(matrix, corpus.rows("train"), embedding_columns), train_labels,
                                   self.num_classes, params)
             log.info("dv-cosine: sub-sampling by naive-Bayes weight (nb_subsample %g, rule %s): mean keep %.3f, "
                      "%.1f%% of the n-grams always kept", params.nb_subsample, params.nb_subsample_rule,
@@ -248,34 +270,46 @@ class DVCosineRecipe(Recipe):
             metrics["embedding_loss"] = float(self.history_[-1]["loss"])
         self.train_vectors_ = DocumentTable([corpus.keys[i] for i in embedding_rows], trainer.doc_vectors_)
 
-        from tfsenti.embeddings.inference import DocumentInference, infer_csr
+        from tfsenti.embeddings.inference import DocumentInference
 
         self.inference_ = DocumentInference(
             trainer.ngram_vectors_, pair_weights=trainer.keep_probability_, noise_counts=noise_counts,
             noise_size=params.noise_size, alpha=params.alpha, negatives=params.negatives,
             steps=params.infer_steps, learning_rate=params.infer_learning_rate, noise=params.infer_noise)
+        return embedding_columns
 
-        # ---- vectors of the labeled documents, by id
-        if params.joint_vectors:  # the published protocol: every labeled document's vector was trained jointly
+    def _labeled_vectors(self, corpus: _Corpus, matrix: sp.csr_matrix, embedding_columns: np.ndarray,
+                         metrics: dict[str, float]) -> DocumentTable:
+        """The vectors the classifier is trained and validated on, by document id: validation vectors inferred
+        (and train vectors too, with `reinfer_train`, so the classifier sees the kind of vector new text gets);
+        with `joint_vectors` (the published protocol) the trained vectors of both."""
+        params: DVCosineParams = self.params
+        if params.joint_vectors:
             log.warning("dv-cosine: joint_vectors: the classifier is fitted to TRAINED vectors of train and "
                         "validation documents (reinfer_train does not apply); joint_predict_with_vectors scores the "
                         "test split that way, but new text (predict_proba, the export) still gets inferred vectors, "
                         "which this classifier was not fitted to: deploy a model fitted without joint_vectors")
             trained_keys = [corpus.keys[i] for i in corpus.rows("train", "validation")]
-            labeled_vectors = DocumentTable(trained_keys, self.train_vectors_.take(trained_keys))
-        else:
-            inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
-            inference_started = time.perf_counter()
-            inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns, values=True),
-                                         progress=len(inferred) > 5000)
-            metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
-                len(inferred), 1) * 1000
-            trained_keys = [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")]
-            labeled_vectors = DocumentTable([corpus.keys[i] for i in inferred] + trained_keys,
-                                            np.vstack([inferred_vectors, self.train_vectors_.take(trained_keys)]))
-        self.labeled_vectors_ = labeled_vectors
+            return DocumentTable(trained_keys, self.train_vectors_.take(trained_keys))
+        from tfsenti.embeddings.inference import infer_csr
 
-        # ---- NB-BON features on the labeled rows (columns and ratios from train rows only)
+        inferred = corpus.rows("validation") + (corpus.rows("train") if params.reinfer_train else [])
+        inference_started = time.perf_counter()
+        inferred_vectors = infer_csr(self.inference_, _select(matrix, inferred, embedding_columns, values=True),
+                                     progress=len(inferred) > 5000)
+        metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - inference_started) / max(
+            len(inferred), 1) * 1000
+        trained_keys = [] if params.reinfer_train else [corpus.keys[i] for i in corpus.rows("train")]
+        return DocumentTable([corpus.keys[i] for i in inferred] + trained_keys,
+                             np.vstack([inferred_vectors, self.train_vectors_.take(trained_keys)]))
+
+    def _fit_classifier(self, corpus: _Corpus, matrix: sp.csr_matrix, train, validation,
+                        metrics: dict[str, float]) -> np.ndarray:
+        """Fit the logistic regression on [NB-BON ; vector_scale * vector], joined by document id with
+        `labeled_vectors_`; choose C, the vector scale and the interpolation on validation; refit on train +
+        validation if asked. Sets the coefficients and the choice; returns the NB-BON columns of `matrix`."""
+        params: DVCosineParams = self.params
+        labeled_vectors = self.labeled_vectors_
         train_keys = [corpus.keys[i] for i in corpus.rows("train")]
         validation_keys = [corpus.keys[i] for i in corpus.rows("validation")]
         labeled_rows = corpus.rows("train", "validation")
@@ -322,17 +356,7 @@ class DVCosineRecipe(Recipe):
                      "documents)", *chosen, len(all_keys))
         self.nb_coef_, self.vector_coef_, self.intercept_ = model.nb_coef, model.vector_coef, model.intercept
         self.C_, self.vector_scale_, self.interpolation_ = chosen
-
-        # ---- what prediction needs: one vocabulary over both feature sets
-        union = np.union1d(embedding_columns, nb_columns)
-        self.vocabulary_ = {names[j]: i for i, j in enumerate(union)}
-        self.embedding_row_ = _position_map(union, embedding_columns)
-        self.nb_column_ = _position_map(union, nb_columns)
-        self.is_fitted = True
-        metrics.update(C=float(self.C_), vector_scale=float(self.vector_scale_),
-                       interpolation=float(self.interpolation_), num_nb_features=float(len(nb_columns)),
-                       num_embedding_ngrams=float(len(embedding_columns)), fit_seconds=time.perf_counter() - started)
-        return metrics
+        return nb_columns
 
     def _transductive_texts(self) -> list[str]:
         """The test split's texts (never its labels), for the documented transductive option."""
