@@ -313,6 +313,7 @@ class DVCosineRecipe(Recipe):
         train_keys = [corpus.keys[i] for i in corpus.rows("train")]
         validation_keys = [corpus.keys[i] for i in corpus.rows("validation")]
         labeled_rows = corpus.rows("train", "validation")
+        # NB-BON features of the labeled rows; their columns and ratios from the train rows only
         nb_columns, nb_table = _nb_features(matrix, corpus, corpus.rows("train"), labeled_rows, params)
 
         y_train = np.asarray(train.labels)
