@@ -171,7 +171,7 @@ def test_parallel_analysis_after_tensorflow_import_exits_cleanly(tmp_path):
         "recipe = _recipe('params.n_jobs=2', 'params.word_ngrams=[1, 2]')\n"
         "recipe.fit(_toy(repeat=400))\n"
         "assert recipe.predict_proba(['great fun'] * 3000).argmax(axis=1).min() == 1\n"
-        "chunks = vectorize._encoded_chunks([['a b'] * 10] * 50, NgramAnalyzer(AnalyzerConfig((1, 1))), 2)\n"
+        "chunks = vectorize._encoded_chunks([['a b'] * 10] * 50, NgramAnalyzer(AnalyzerConfig((1, 1))), False, 2)\n"
         "next(chunks); chunks.close()  # stop early: the pool is terminated and joined\n"
         "print('done')\n"
     )

@@ -192,10 +192,15 @@ class CosineEmbeddingTrainer:
                 raise TfsentiError(f"ngram_keep must hold {vocabulary} probabilities in [0, 1]; received shape "
                                    f"{ngram_keep.shape}, range [{ngram_keep.min():g}, {ngram_keep.max():g}]")
             self.keep_probability_ *= ngram_keep
-        if settings.optimizer == "sgd" and np.any((presence.data < 1) | (presence.data != np.round(presence.data))):
-            raise TfsentiError("optimizer='sgd' visits a stored pair as many times per epoch as its value, so the "
-                               "values must be positive integers (1 for presence, occurrence counts for one pair per "
-                               "occurrence); use optimizer='minibatch' for real-valued pair weights")
+        pairs = presence
+        if settings.optimizer == "sgd":  # one entry per visit: a pair of value k is visited k times per epoch
+            try:
+                pairs = pair_sgd.repeated_pairs(presence)
+            except ValueError as error:
+                raise TfsentiError("optimizer='sgd' visits a stored pair as many times per epoch as its value, so "
+                                   "the values must be positive integers (1 for presence, occurrence counts for one "
+                                   "pair per occurrence); use optimizer='minibatch' for real-valued pair weights"
+                                   ) from error
         if settings.svd_weights == "idf_keep" and ngram_keep is None:
             raise TfsentiError("svd_weights='idf_keep' weighs the SVD start by ngram_keep: pass ngram_keep to fit")
         fingerprint = _fingerprint(presence, settings, ngram_keep)
@@ -223,7 +228,6 @@ class CosineEmbeddingTrainer:
             self.ngram_accumulator_ = np.zeros(vocabulary, np.float32)
 
         run_epoch = self._sgd_epoch if settings.optimizer == "sgd" else self._epoch
-        pairs = pair_sgd.repeated_pairs(presence) if settings.optimizer == "sgd" else presence
         last_saved = time.monotonic()
         for epoch in range(start_epoch, settings.epochs):
             report = run_epoch(pairs, epoch, progress)

@@ -57,7 +57,7 @@ def binary_matrix(
     learned: dict[str, int] = defaultdict(count().__next__) if vocabulary is None else vocabulary
     indptrs, indices_parts, count_parts, offset = [np.zeros(1, np.int64)], [], [], 0
     with tqdm(total=len(texts), unit="doc", desc="n-grams", disable=not show, file=sys.stderr) as bar:
-        for local_features, indptr, indices, occurrences in _encoded_chunks(chunks, analyzer,
+        for local_features, indptr, indices, occurrences in _encoded_chunks(chunks, analyzer, counts,
                                                                             n_jobs if parallel else 1):
             if vocabulary is None:
                 mapping = np.fromiter(map(learned.__getitem__, local_features), np.int64,
@@ -70,7 +70,9 @@ def binary_matrix(
                 keep = indices >= 0
                 rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
                 indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=len(indptr) - 1))])
-                indices, occurrences = indices[keep], occurrences[keep]
+                indices = indices[keep]
+                if counts:
+                    occurrences = occurrences[keep]
             indptrs.append(indptr[1:] + offset)
             indices_parts.append(indices.astype(np.int32))
             if counts:
@@ -94,20 +96,20 @@ def _names(vocabulary: dict[str, int]) -> list[str]:
     return names
 
 
-def _encoded_chunks(chunks, analyzer, n_jobs: int):
+def _encoded_chunks(chunks, analyzer, counts: bool, n_jobs: int):
     if n_jobs == 1:
         for chunk in chunks:
-            yield _encode_chunk((analyzer, chunk))
+            yield _encode_chunk((analyzer, chunk, counts))
         return
     # fork: workers need no re-import of __main__ (spawn/forkserver would re-run an unguarded user script). The
     # children only run the pure-Python analyzer, never TensorFlow, so a parent that imported TF is fine too.
     if "fork" not in multiprocessing.get_all_start_methods():
         for chunk in chunks:
-            yield _encode_chunk((analyzer, chunk))
+            yield _encode_chunk((analyzer, chunk, counts))
         return
     pool = multiprocessing.get_context("fork").Pool(n_jobs)
     try:
-        yield from pool.imap(_encode_chunk, ((analyzer, chunk) for chunk in chunks))
+        yield from pool.imap(_encode_chunk, ((analyzer, chunk, counts) for chunk in chunks))
         pool.close()  # all results are in: let the workers exit on their own (no cut mid-write)
     except BaseException:  # includes GeneratorExit when the consumer stops early
         pool.terminate()
@@ -116,9 +118,10 @@ def _encoded_chunks(chunks, analyzer, n_jobs: int):
         pool.join()  # never leave workers behind for the interpreter's exit handlers
 
 
-def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """One chunk -> (its distinct features, CSR indptr, per-document unique local indices, their occurrences)."""
-    analyzer, texts = job
+def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray | None]:
+    """One chunk -> (its distinct features, CSR indptr, per-document unique local indices, their occurrence counts
+    when the job asks for them, else None: they would double what a worker sends back)."""
+    analyzer, texts, counts = job
     features = list(map(analyzer, texts))
     lengths = np.fromiter(map(len, features), np.int64, count=len(features))
     flat = list(chain.from_iterable(features))
@@ -129,7 +132,8 @@ def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     del flat, local
     # ---- one entry per (document, feature): sort the keys document-major, count and drop repeats
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    keys, occurrences = np.unique(rows * max(len(distinct), 1) + ids, return_counts=True)
+    keys = rows * max(len(distinct), 1) + ids
+    keys, occurrences = np.unique(keys, return_counts=True) if counts else (np.unique(keys), None)
     per_document = np.bincount(keys // max(len(distinct), 1), minlength=len(texts))
     indptr = np.concatenate([[0], np.cumsum(per_document)])
     return distinct, indptr, keys % max(len(distinct), 1), occurrences
