@@ -67,6 +67,9 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override key=value")
     parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--limit-test", type=int, default=None)
+    parser.add_argument("--limit-unlabeled", type=int, default=None,
+                        help="embed a seeded sample of N unlabeled documents instead of the whole unlabeled split "
+                        "(a corpus-size ablation; IMDB only)")
     parser.add_argument("--write", action="store_true", help="write the block in docs/RESULTS.md")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite the RESULTS.md block from its store (benchmarks/out/dvcosine-<block>.json); "
@@ -83,6 +86,8 @@ def main() -> None:
                         help="fit the settings this many times (train.seed, +1, ...; one stage only) and score their "
                         "average too (seed averaging; reported on a line of its own, never the headline)")
     args = parser.parse_args()
+    if args.limit_unlabeled is not None and args.limit_unlabeled < 1:
+        parser.error(f"--limit-unlabeled {args.limit_unlabeled}: give a positive number of documents")
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: give 1 (the default, one fit) or more")
     if args.seeds > 1 and (not args.stages or len(args.stages) > 1 or args.no_test):
@@ -126,6 +131,11 @@ def main() -> None:
     started = time.perf_counter()
     data = prepare_data(config, with_unlabeled=recipe_class(config, num_classes=2).wants_unlabeled())
     load_seconds = time.perf_counter() - started
+    if args.limit_unlabeled is not None:
+        if data.unlabeled is None:
+            parser.error(f"--limit-unlabeled: {args.data} with these settings has no unlabeled split to sample")
+        data = dataclasses.replace(data, unlabeled=data.unlabeled.sample(args.limit_unlabeled,
+                                                                         seed=config.train.seed + 2))
     logging.info("data: train %d, validation %d, test %d, unlabeled %s (%.0f s)", len(data.train),
                  len(data.validation), len(data.test), len(data.unlabeled) if data.unlabeled else 0, load_seconds)
 
@@ -207,8 +217,9 @@ def _block(args) -> str:
 
 
 def _store(args) -> Path:
-    limited = "-limited" if args.limit_train or args.limit_test else ""  # never mixed into the full-data table
-    return ROOT / "benchmarks" / "out" / f"dvcosine-{_block(args)}{limited}.json"
+    limited = any((args.limit_train, args.limit_test, args.limit_unlabeled))
+    suffix = "-limited" if limited else ""  # never mixed into the full-data table
+    return ROOT / "benchmarks" / "out" / f"dvcosine-{_block(args)}{suffix}.json"
 
 
 def load_runs(store: Path) -> list[dict]:
