@@ -37,7 +37,7 @@ print(json.dumps({"probabilities": out["probabilities"].numpy().tolist(), "label
 
 def run_contract(recipe_name: str, tmp_path: Path, *, overrides=(), train_size: int = 80) -> dict:
     """Check the whole contract for one recipe; returns the reloaded outputs for extra assertions."""
-    config = build_config(recipe_name, "imdb", overrides=list(overrides))
+    config = build_config(recipe_name, "imdb", default_file=False, overrides=list(overrides))
     train, validation = toy_dataset(train_size, seed=1), toy_dataset(20, seed=2, prefix="val")
     recipe = get_recipe_class(recipe_name)(config, num_classes=2)
     recipe.fit(train, validation, log_dir=tmp_path / "run")

@@ -39,7 +39,7 @@ def test_kobert_format_folder_trains_exports_and_tokenizes_in_the_graph(tmp_path
     from tfsenti.recipes.bert import BertRecipe
 
     folder = write_kobert_folder(tmp_path / "kobert")
-    config = build_config("bert", "nsmc", overrides=[f"train.pretrained={folder}", *TINY])
+    config = build_config("bert", "nsmc", default_file=False, overrides=[f"train.pretrained={folder}", *TINY])
     recipe = BertRecipe(config, num_classes=2)
     recipe.fit(toy_dataset(24, seed=1), toy_dataset(8, seed=2, prefix="val"), log_dir=tmp_path / "run")
     assert recipe.source_.tokenizer == "sentencepiece"
@@ -61,7 +61,7 @@ def test_memory_guard_refuses_with_numbers_and_a_setting_that_fits(tmp_path):
     from tfsenti.bert.memory import MemoryBudgetError
     from tfsenti.recipes.bert import BertRecipe
 
-    config = build_config("bert", "imdb", overrides=["train.pretrained=scratch", "train.batch_size=32",
+    config = build_config("bert", "imdb", default_file=False, overrides=["train.pretrained=scratch", "train.batch_size=32",
                                                      "params.sequence_length=512", "params.scratch_hidden_dim=256",
                                                      "params.scratch_num_layers=4", "params.memory_budget_gib=2.5"])
     with pytest.raises(MemoryBudgetError, match=r"GiB.*accumulation over \d+ steps") as raised:
@@ -94,8 +94,8 @@ def test_config_errors_name_the_problem(tmp_path):
     from tfsenti.recipes.bert import BertRecipe
 
     with pytest.raises(ConfigError, match="precision"):
-        build_config("bert", "imdb", overrides=["params.precision=float8"])
-    config = build_config("bert", "imdb", overrides=["train.pretrained=scratch", "train.batch_size=10",
+        build_config("bert", "imdb", default_file=False, overrides=["params.precision=float8"])
+    config = build_config("bert", "imdb", default_file=False, overrides=["train.pretrained=scratch", "train.batch_size=10",
                                                      "params.accumulation_steps=4"])
     with pytest.raises(ConfigError, match="multiple of params.accumulation_steps"):
         BertRecipe(config, num_classes=2).fit(toy_dataset(8, seed=0), log_dir=tmp_path)
@@ -106,7 +106,7 @@ def test_predict_before_fit_is_a_clear_error():
     from tfsenti.recipes.bert import BertRecipe
 
     with pytest.raises(NotFittedError, match="fit"):
-        BertRecipe(build_config("bert", "imdb"), num_classes=2).predict_proba(["x"])
+        BertRecipe(build_config("bert", "imdb", default_file=False), num_classes=2).predict_proba(["x"])
 
 
 def test_scratch_vocabulary_covers_training_words():
@@ -134,7 +134,7 @@ def test_mixed_bfloat16_predicts_and_exports_through_the_fused_graph(tmp_path):
     from tfsenti.recipes.bert import BertRecipe
 
     folder = write_wordpiece_folder(tmp_path / "tiny", hidden_dim=16)
-    config = build_config("bert", "imdb", overrides=[f"train.pretrained={folder}", *TINY,
+    config = build_config("bert", "imdb", default_file=False, overrides=[f"train.pretrained={folder}", *TINY,
                                                      "params.precision=mixed_bfloat16"])
     recipe = BertRecipe(config, num_classes=2)
     recipe.fit(toy_dataset(24, seed=1), toy_dataset(8, seed=2, prefix="val"), log_dir=tmp_path / "run")

@@ -34,7 +34,7 @@ if kill_at:
         if optimizer.micro_steps(self.model.optimizer) == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)   # as hard as a power cut: no cleanup runs
     callbacks.StepCheckpointer.on_train_batch_end = save_then_die
-config = build_config("bert", "imdb", overrides=json.loads(sys.argv[5]) + [
+config = build_config("bert", "imdb", default_file=False, overrides=json.loads(sys.argv[5]) + [
     f"train.pretrained={sys.argv[2]}", f"params.checkpoint_dir={sys.argv[3]}"])
 recipe = BertRecipe(config, num_classes=2)
 summary = recipe.fit(toy_dataset(40, seed=1), toy_dataset(8, seed=2, prefix="val"))
@@ -71,7 +71,7 @@ def test_killed_mid_epoch_resumes_where_it_stopped(tmp_path):
     from tfsenti.config import build_config
     from tfsenti.recipes.bert import BertRecipe
 
-    config = build_config("bert", "imdb", overrides=OVERRIDES + [f"train.pretrained={folder}",
+    config = build_config("bert", "imdb", default_file=False, overrides=OVERRIDES + [f"train.pretrained={folder}",
                                                                  f"params.checkpoint_dir={tmp_path / 'straight'}"])
     straight = BertRecipe(config, num_classes=2)
     assert straight.fit(toy_dataset(40, seed=1), toy_dataset(8, seed=2, prefix="val"))["resumed_from_step"] == 0

@@ -19,7 +19,7 @@ def test_defaults_and_overrides(tmp_path):
 
 
 def test_bare_key_resolves_to_its_only_section():
-    assert build_config("nbbon", "imdb", overrides=["limit_test=7"]).data.limit_test == 7
+    assert build_config("nbbon", "imdb", default_file=False, overrides=["limit_test=7"]).data.limit_test == 7
 
 
 @pytest.mark.parametrize("override, fragment", [
@@ -32,17 +32,17 @@ def test_bare_key_resolves_to_its_only_section():
 ])
 def test_bad_overrides_name_the_key(override, fragment):
     with pytest.raises(ConfigError) as error:
-        build_config("nbbon", "imdb", overrides=[override])
+        build_config("nbbon", "imdb", default_file=False, overrides=[override])
     assert fragment in str(error.value)
 
 
 def test_unknown_recipe_lists_the_valid_ones():
     with pytest.raises(ConfigError, match="Available recipes: .*nbbon"):
-        build_config("nope", "imdb")
+        build_config("nope", "imdb", default_file=False)
 
 
 def test_yaml_round_trip(tmp_path):
-    config = build_config("nbbon", "imdb", overrides=["train.seed=11"])
+    config = build_config("nbbon", "imdb", default_file=False, overrides=["train.seed=11"])
     file = tmp_path / "resolved.yaml"
     file.write_text(config.to_yaml())
     assert build_config(config_file=file) == config
@@ -58,7 +58,7 @@ def test_file_for_another_recipe_is_refused(tmp_path):
 def test_exponent_without_dot_is_a_float():
     """YAML 1.1 reads `5e-5` as a string; a float key takes it as the number the user typed, other text stays an
     error."""
-    config = build_config("tfhub", "imdb", overrides=["params.learning_rate=5e-5"])
+    config = build_config("tfhub", "imdb", default_file=False, overrides=["params.learning_rate=5e-5"])
     assert config.params.learning_rate == pytest.approx(5e-5)
     with pytest.raises(ConfigError, match="expects float"):
-        build_config("tfhub", "imdb", overrides=["params.learning_rate=fast"])
+        build_config("tfhub", "imdb", default_file=False, overrides=["params.learning_rate=fast"])

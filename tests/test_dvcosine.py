@@ -334,7 +334,7 @@ def _recipe(overrides=()):
     from tfsenti.config import build_config
     from tfsenti.recipes import get_recipe_class
 
-    config = build_config("dvcosine", "imdb", overrides=TINY + list(overrides))
+    config = build_config("dvcosine", "imdb", default_file=False, overrides=TINY + list(overrides))
     return get_recipe_class("dvcosine")(config, num_classes=2)
 
 
@@ -431,26 +431,26 @@ def test_params_are_validated():
     from tfsenti.config import build_config
 
     with pytest.raises(ConfigError, match="features"):
-        build_config("dvcosine", "imdb", overrides=["params.features=both"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.features=both"])
     with pytest.raises(ConfigError, match="vector_scale"):
-        build_config("dvcosine", "imdb", overrides=["params.vector_scale=0"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.vector_scale=0"])
     with pytest.raises(ConfigError, match="nb_subsample"):
-        build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep"])
-    build_config("dvcosine", "imdb", overrides=["params.svd_weights=idf_keep", "params.nb_subsample=1.0"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.svd_weights=idf_keep"])
+    build_config("dvcosine", "imdb", default_file=False, overrides=["params.svd_weights=idf_keep", "params.nb_subsample=1.0"])
     with pytest.raises(ConfigError, match="needs params.nb_subsample"):
-        build_config("dvcosine", "imdb", overrides=["params.nb_subsample_rule=exp"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.nb_subsample_rule=exp"])
     with pytest.raises(ConfigError, match="needs params.transductive_test"):
-        build_config("dvcosine", "imdb", overrides=["params.joint_vectors=true"])
-    build_config("dvcosine", "imdb", overrides=["params.joint_vectors=true", "params.transductive_test=true"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.joint_vectors=true"])
+    build_config("dvcosine", "imdb", default_file=False, overrides=["params.joint_vectors=true", "params.transductive_test=true"])
     with pytest.raises(ConfigError, match="nb_subsample_rule"):
-        build_config("dvcosine", "imdb", overrides=["params.nb_subsample=2", "params.nb_subsample_rule=log"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.nb_subsample=2", "params.nb_subsample_rule=log"])
     with pytest.raises(ConfigError, match=r"interpolation beta must be in \[0, 1\]"):
-        build_config("dvcosine", "imdb", overrides=["params.interpolation_grid=[1.0, 1.5]"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.interpolation_grid=[1.0, 1.5]"])
     with pytest.raises(ConfigError, match="needs params.features=ensemble"):
-        build_config("dvcosine", "imdb", overrides=["params.interpolation=0.5", "params.features=vectors"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.interpolation=0.5", "params.features=vectors"])
     with pytest.raises(ConfigError, match="set params.optimizer=sgd"):
-        build_config("dvcosine", "imdb", overrides=["params.count_occurrences=true"])
-    build_config("dvcosine", "imdb", overrides=["params.count_occurrences=true", "params.optimizer=sgd"])
+        build_config("dvcosine", "imdb", default_file=False, overrides=["params.count_occurrences=true"])
+    build_config("dvcosine", "imdb", default_file=False, overrides=["params.count_occurrences=true", "params.optimizer=sgd"])
 
 
 def test_refit_on_validation_learns_from_the_validation_labels():

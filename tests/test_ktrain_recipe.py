@@ -34,7 +34,7 @@ def fitted(checkpoint, tmp_path_factory):
 
 
 def _fit(checkpoint, tmp_path_factory):
-    config = build_config("ktrain", "imdb", overrides=[f"train.pretrained={checkpoint}", *TINY])
+    config = build_config("ktrain", "imdb", default_file=False, overrides=[f"train.pretrained={checkpoint}", *TINY])
     recipe = get_recipe_class("ktrain")(config, num_classes=2)
     run = tmp_path_factory.mktemp("run")
     summary = recipe.fit(toy_dataset(80, seed=1), toy_dataset(20, seed=2, prefix="val"), log_dir=run)
@@ -113,14 +113,14 @@ def test_lr_find_refuses_recipes_without_a_finder():
 
 
 def test_a_model_name_offline_says_what_to_provide():
-    config = build_config("ktrain", "imdb", overrides=["train.pretrained=bert-base-uncased", *TINY])
+    config = build_config("ktrain", "imdb", default_file=False, overrides=["train.pretrained=bert-base-uncased", *TINY])
     recipe = get_recipe_class("ktrain")(config, num_classes=2)
     with pytest.raises(TfsentiError, match="bert-base-uncased.*local folder.*--pretrained minilm"):
         recipe.fit(toy_dataset(8, seed=1))
 
 
 def test_maxlen_beyond_the_checkpoints_positions_is_refused(checkpoint):
-    config = build_config("ktrain", "imdb", overrides=[f"train.pretrained={checkpoint}", *TINY,
+    config = build_config("ktrain", "imdb", default_file=False, overrides=[f"train.pretrained={checkpoint}", *TINY,
                                                        "params.maxlen=512"])
     with pytest.raises(ConfigError, match="maxlen=512 exceeds the 64 positions"):
         get_recipe_class("ktrain")(config, num_classes=2).fit(toy_dataset(8, seed=1))

@@ -26,7 +26,7 @@ def _toy(repeat: int = 3) -> TextDataset:
 
 
 def _recipe(*overrides: str, num_classes: int = 2) -> NBBONRecipe:
-    config = build_config("nbbon", "imdb", overrides=["params.min_df=1", *overrides])
+    config = build_config("nbbon", "imdb", default_file=False, overrides=["params.min_df=1", *overrides])
     return NBBONRecipe(config, num_classes=num_classes)
 
 

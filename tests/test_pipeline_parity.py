@@ -27,7 +27,7 @@ def tiny_nsmc(tmp_path):
 
 
 def test_failed_parity_check_raises_after_writing_the_metrics(tiny_nsmc, tmp_path, monkeypatch):
-    config = build_config("nbbon", "nsmc", values={"data.data_dir": str(tiny_nsmc)})
+    config = build_config("nbbon", "nsmc", default_file=False, values={"data.data_dir": str(tiny_nsmc)})
     good = pipeline.train(config, runs_root=tmp_path / "runs", models_root=tmp_path / "models")
     assert good.metrics["export"]["max_abs_diff"] <= good.metrics["export"]["tolerance"] == 1e-4
 

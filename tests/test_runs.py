@@ -18,7 +18,7 @@ def _tags(log_dir):
 
 
 def test_run_folder_and_summaries(tmp_path):
-    config = build_config("nbbon", "imdb")
+    config = build_config("nbbon", "imdb", default_file=False)
     run = Run.create(config, root=tmp_path)
     assert run.path.name.startswith("imdb-nbbon-")
     assert "recipe: nbbon" in (run.path / "config.yaml").read_text()
@@ -31,7 +31,7 @@ def test_run_folder_and_summaries(tmp_path):
 
 
 def test_two_runs_in_one_second_get_distinct_folders(tmp_path):
-    config = build_config("nbbon", "imdb")
+    config = build_config("nbbon", "imdb", default_file=False)
     assert Run.create(config, root=tmp_path).path != Run.create(config, root=tmp_path).path
 
 

@@ -30,7 +30,7 @@ def vectors_file(tmp_path_factory) -> Path:
 
 
 def _recipe(overrides, num_classes=2):
-    config = build_config("tfhub", "imdb", overrides=["params.verbose=0", "train.batch_size=16", *overrides])
+    config = build_config("tfhub", "imdb", default_file=False, overrides=["params.verbose=0", "train.batch_size=16", *overrides])
     return get_recipe_class("tfhub")(config, num_classes=num_classes)
 
 
@@ -170,6 +170,6 @@ def test_embedding_cache_resumes_from_disk(tmp_path):
 
 def test_params_are_validated():
     with pytest.raises(TfsentiError, match="learning_rate must be positive"):
-        build_config("tfhub", "imdb", overrides=["params.learning_rate=0"])
+        build_config("tfhub", "imdb", default_file=False, overrides=["params.learning_rate=0"])
     with pytest.raises(TfsentiError, match="truncation"):
-        build_config("tfhub", "imdb", overrides=["params.truncation=middle"])
+        build_config("tfhub", "imdb", default_file=False, overrides=["params.truncation=middle"])

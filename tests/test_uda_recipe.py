@@ -27,7 +27,7 @@ def _tags(folder: Path) -> set[str]:
 
 
 def test_uda_end_to_end_on_a_tiny_backbone(tmp_path):
-    config = build_config("uda", "imdb", overrides=TINY + [
+    config = build_config("uda", "imdb", default_file=False, overrides=TINY + [
         "train.epochs=2", "params.train_steps=40", "params.labeled_per_class=15", "params.unsup_ratio=2",
         f"params.cache_dir={tmp_path / 'cache'}"])
     train, validation = toy_dataset(80, seed=1), toy_dataset(20, seed=2, prefix="val")
@@ -56,7 +56,7 @@ def test_uda_end_to_end_on_a_tiny_backbone(tmp_path):
 def test_uda_trains_under_mixed_float16_with_loss_scaling(tmp_path):
     import keras
 
-    config = build_config("uda", "imdb", overrides=TINY + [
+    config = build_config("uda", "imdb", default_file=False, overrides=TINY + [
         "train.epochs=1", "params.train_steps=3", "params.labeled_per_class=4", "params.unsup_ratio=1",
         "params.precision=mixed_float16", f"params.cache_dir={tmp_path / 'cache'}"])
     recipe = get_recipe_class("uda")(config, num_classes=2)
@@ -70,7 +70,7 @@ def test_uda_trains_under_mixed_float16_with_loss_scaling(tmp_path):
 
 
 def test_supervised_only_arm_needs_no_unlabeled_text():
-    config = build_config("uda", "imdb", overrides=TINY + ["params.unsup_ratio=0"])
+    config = build_config("uda", "imdb", default_file=False, overrides=TINY + ["params.unsup_ratio=0"])
     assert not get_recipe_class("uda")(config, num_classes=2).wants_unlabeled()
 
 
@@ -82,11 +82,11 @@ def test_supervised_only_arm_needs_no_unlabeled_text():
 ])
 def test_config_errors_name_the_options(override, message):
     with pytest.raises(ConfigError, match=message):
-        build_config("uda", "imdb", overrides=[override])
+        build_config("uda", "imdb", default_file=False, overrides=[override])
 
 
 def test_empty_unlabeled_pool_is_a_clear_error(tmp_path):
-    config = build_config("uda", "imdb", overrides=TINY + [
+    config = build_config("uda", "imdb", default_file=False, overrides=TINY + [
         "params.labeled_per_class=null", "params.train_steps=2", f"params.cache_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="pool is empty"):
         get_recipe_class("uda")(config, num_classes=2).fit(toy_dataset(16, seed=1), None)
@@ -115,7 +115,7 @@ from toy_data import toy_dataset
 overrides = sys.argv[1:] + ["train.epochs=1", "params.train_steps=3", "params.labeled_per_class=8",
                             "params.unsup_ratio=1", "params.strategy=mirrored",
                             f"params.cache_dir={tempfile.mkdtemp()}"]
-recipe = get_recipe_class("uda")(build_config("uda", "imdb", overrides=overrides), num_classes=2)
+recipe = get_recipe_class("uda")(build_config("uda", "imdb", default_file=False, overrides=overrides), num_classes=2)
 recipe.fit(toy_dataset(40, seed=1), None)
 probabilities = recipe.predict_proba(["great", "awful"])
 print(recipe.trainer_.distribute_strategy.num_replicas_in_sync, int(recipe.trainer_.optimizer.iterations.numpy()),

@@ -82,9 +82,34 @@ class RunConfig:
 _TOP_LEVEL = ("recipe", "name", "data", "train", "params")
 
 
-def default_config_path(recipe: str, data: str, root: str | Path = "configs") -> Path:
-    """`configs/<data>/<recipe>.yaml`, the experiment file the CLI reads when `--config` is not given."""
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"  # shipped with the package; `configs/` links here
+
+
+def default_config_path(recipe: str, data: str, root: str | Path = CONFIGS_DIR) -> Path:
+    """`configs/<data>/<recipe>.yaml`, the experiment file read when no config file is given.
+
+    Example:
+        >>> default_config_path("nbbon", "nsmc").relative_to(CONFIGS_DIR).as_posix()
+        'nsmc/nbbon.yaml'
+    """
     return Path(root) / data / f"{recipe}.yaml"
+
+
+def resolve_config_file(recipe: str, data: str | None, config_file: str | Path | None = None) -> Path | None:
+    """The config file a run reads: `config_file` when given, else `configs/<data>/<recipe>.yaml` when it exists.
+
+    The CLI and the Python API both resolve through here, so the same flags give the same config.
+
+    Example:
+        >>> resolve_config_file("nbbon", "nsmc").name, resolve_config_file("nbbon", "reviews.csv")
+        ('nbbon.yaml', None)
+    """
+    if config_file is not None:
+        return Path(config_file)
+    if not data or not recipe:
+        return None
+    path = default_config_path(recipe, data)
+    return path if path.is_file() else None
 
 
 def build_config(
@@ -94,13 +119,17 @@ def build_config(
     config_file: str | Path | None = None,
     overrides: typing.Iterable[str] = (),
     values: dict[str, Any] | None = None,
+    default_file: bool = True,
 ) -> RunConfig:
     """Resolve a RunConfig: recipe defaults < YAML file < `values` (CLI flags) < `overrides` (`--set k=v`).
 
-    `overrides` are strings `section.key=value` (YAML-parsed value); a bare `key=value` is accepted when the key
-    exists in exactly one section.
+    The YAML file is `config_file`, or else (with `default_file`) `configs/<data>/<recipe>.yaml` where it exists,
+    exactly as the CLI resolves it. `overrides` are strings `section.key=value` (YAML-parsed value); a bare
+    `key=value` is accepted when the key exists in exactly one section.
     """
     raw: dict[str, Any] = {}
+    if config_file is None and default_file:
+        config_file = resolve_config_file(recipe, data)
     if config_file is not None:
         raw = _read_yaml(Path(config_file))
     recipe = recipe or raw.get("recipe")

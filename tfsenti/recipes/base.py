@@ -7,7 +7,7 @@ sum to 1, and `export` writes a SavedModel that takes raw text (`serving_default
 Example:
     >>> from tfsenti.recipes import get_recipe_class
     >>> from tfsenti.config import build_config
-    >>> config = build_config("nbbon", "imdb")
+    >>> config = build_config("nbbon", "imdb", default_file=False)
     >>> recipe = get_recipe_class("nbbon")(config, num_classes=2)
     >>> recipe.is_fitted
     False

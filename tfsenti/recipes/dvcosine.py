@@ -27,7 +27,7 @@ the linear model inside the TensorFlow graph; `predict_proba` uses the same infe
 Example:
     >>> from tfsenti.config import build_config
     >>> from tfsenti.data.dataset import TextDataset
-    >>> config = build_config("dvcosine", "imdb", overrides=["params.dim=8", "params.epochs=5", "params.min_df=1",
+    >>> config = build_config("dvcosine", "imdb", default_file=False, overrides=["params.dim=8", "params.epochs=5", "params.min_df=1",
     ...     "params.min_count=1", "params.word_ngrams=[1, 1]", "params.subsample=null", "params.threads=1"])
     >>> recipe = DVCosineRecipe(config, num_classes=2)
     >>> train = TextDataset(["good fun", "great fun", "bad plot", "awful plot"] * 5, [1, 1, 0, 0] * 5)

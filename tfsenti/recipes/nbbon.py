@@ -13,7 +13,7 @@ The exported SavedModel runs the same analyzer in TensorFlow ops, looks the feat
 Example:
     >>> from tfsenti.config import build_config
     >>> from tfsenti.data.dataset import TextDataset
-    >>> config = build_config("nbbon", "imdb", overrides=["params.min_df=1", "params.word_ngrams=[1, 1]"])
+    >>> config = build_config("nbbon", "imdb", default_file=False, overrides=["params.min_df=1", "params.word_ngrams=[1, 1]"])
     >>> recipe = NBBONRecipe(config, num_classes=2)
     >>> train = TextDataset(["good fun", "great fun", "bad plot", "awful plot"] * 5, [1, 1, 0, 0] * 5)
     >>> _ = recipe.fit(train)

