@@ -32,7 +32,21 @@ from tfsenti.errors import ConfigError
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """Which dataset, where its files are, and how it is split and sampled."""
+    """Which dataset, where its files are, and how it is split and sampled.
+
+    `name` is a known dataset (imdb, nsmc, amazon) or a user's own file or folder (CSV, TSV, JSON Lines, one
+    sub-folder per class); for those, `test` / `validation` name files of the same kind (else the splits are carved
+    from `name`, seeded and stratified: `test_fraction`, then `validation_fraction` of the rest), and
+    `text_columns` / `label_column` / `delimiter` say how to read them.
+
+    Example:
+        >>> DataConfig(name="reviews.csv", text_columns=("title", "body"), label_column="stars").test_fraction
+        0.2
+        >>> DataConfig(validation_fraction=1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: validation_fraction must be between 0 and 1 (exclusive), received 1.5
+    """
 
     name: str = "imdb"
     data_dir: str | None = None
@@ -40,16 +54,48 @@ class DataConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     strict: bool = False
+    test: str | None = None
+    validation: str | None = None
+    test_fraction: float = 0.2
+    text_columns: tuple[str, ...] = ()
+    label_column: str | None = None
+    delimiter: str | None = None
+
+    def __post_init__(self):
+        for key in ("validation_fraction", "test_fraction"):
+            value = getattr(self, key)
+            if not 0.0 < value < 1.0:
+                raise ValueError(f"{key} must be between 0 and 1 (exclusive), received {value}")
+        for key in ("limit_train", "limit_test"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ValueError(f"{key} must be a positive number of examples or null, received {value}")
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ValueError(f"delimiter must be one character (e.g. ',' ';' or a tab), received {self.delimiter!r}")
+        if not self.name:
+            raise ValueError("name must be a dataset name (imdb, nsmc, amazon) or a file or folder of your own")
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Settings every recipe shares."""
+    """Settings every recipe shares.
+
+    Example:
+        >>> TrainConfig(epochs=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be a positive integer, received 0
+    """
 
     seed: int = 1234
     epochs: int = 1
     batch_size: int = 32
     pretrained: str | None = None
+
+    def __post_init__(self):
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be a positive integer, received {getattr(self, key)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,10 +107,20 @@ class RunConfig:
     train: TrainConfig
     params: Any
     name: str | None = None
+    config_file: str | None = dataclasses.field(default=None, compare=False)  # the YAML read, for messages only
+
+    def __post_init__(self):
+        if self.name is not None:
+            check_export_name(self.name)
+
+    @property
+    def data_label(self) -> str:
+        """The dataset as a short name for folders: `imdb`, or `reviews` for `data/reviews.csv.gz`."""
+        return data_label(self.data.name)
 
     @property
     def export_name(self) -> str:
-        return self.name or f"{self.data.name}-{self.recipe}"
+        return self.name or f"{self.data_label}-{self.recipe}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +136,42 @@ class RunConfig:
 
 
 _TOP_LEVEL = ("recipe", "name", "data", "train", "params")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DATA_SUFFIXES = (".gz", ".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".json")
+
+
+def check_export_name(name: str) -> str:
+    """Return `name` if it is a plain folder name (letters, digits, `.`, `_`, `-`), else raise ConfigError.
+
+    Export names become `saved_models/<name>/`; a path (`../x`, `/tmp/x`, `a/b`) would write outside it.
+
+    Example:
+        >>> check_export_name("reviews-nbbon")
+        'reviews-nbbon'
+        >>> check_export_name("../x")
+        Traceback (most recent call last):
+        ...
+        tfsenti.errors.ConfigError: Export name '../x' is not a plain folder name: use letters, digits, '.', '_' and '-' only, starting with a letter or digit (e.g. --name reviews-nbbon); to export elsewhere, pass --models-dir FOLDER.
+    """
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        raise ConfigError(f"Export name {name!r} is not a plain folder name: use letters, digits, '.', '_' and '-' "
+                          "only, starting with a letter or digit (e.g. --name reviews-nbbon); to export elsewhere, "
+                          "pass --models-dir FOLDER.")
+    return name
+
+
+def data_label(data: str) -> str:
+    """A dataset name as used in folder names: known names as they are, a file or folder by its bare name.
+
+    Example:
+        >>> data_label("imdb"), data_label("../data/reviews.csv.gz"), data_label("my reviews/")
+        ('imdb', 'reviews', 'my-reviews')
+    """
+    name = Path(str(data).rstrip("/\\")).name or "data"
+    while name.lower().endswith(_DATA_SUFFIXES):
+        name = name[: name.rfind(".")]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "data"
+    return name
 
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"  # shipped with the package; `configs/` links here
@@ -124,9 +216,11 @@ def build_config(
     """Resolve a RunConfig: recipe defaults < YAML file < `values` (CLI flags) < `overrides` (`--set k=v`).
 
     The YAML file is `config_file`, or else (with `default_file`) `configs/<data>/<recipe>.yaml` where it exists,
-    exactly as the CLI resolves it. `overrides` are strings `section.key=value` (YAML-parsed value); a bare
-    `key=value` is accepted when the key exists in exactly one section.
+    or, for a user's own data file, `configs/text-<language>/<recipe>.yaml` for the language its texts are written
+    in (see `tfsenti.text.script`), exactly as the CLI resolves it. `overrides` are strings `section.key=value`
+    (YAML-parsed value); a bare `key=value` is accepted when the key exists in exactly one section.
     """
+    overrides = list(overrides)
     raw: dict[str, Any] = {}
     if config_file is None and default_file:
         config_file = resolve_config_file(recipe, data)
@@ -158,7 +252,41 @@ def build_config(
     if unknown:
         raise ConfigError(f"Unknown top-level config key(s) {sorted(unknown)}; allowed: {list(_TOP_LEVEL)}.")
     built = {name: _build_dataclass(cls, raw.get(name) or {}, name) for name, cls in sections.items()}
-    return RunConfig(recipe=recipe, name=raw.get("name"), **built)
+    if config_file is None and default_file:
+        text_defaults = language_config_file(recipe, built["data"])
+        if text_defaults is not None:
+            return build_config(recipe, data, config_file=text_defaults, overrides=overrides, values=values,
+                                default_file=False)
+    return RunConfig(recipe=recipe, name=raw.get("name"), config_file=str(config_file) if config_file else None,
+                     **built)
+
+
+def language_config_file(recipe: str, data: DataConfig) -> Path | None:
+    """For a user's own data: `configs/text-<language>/<recipe>.yaml`, chosen from a sample of its training texts
+    (Hangul-heavy text is Korean: character n-grams, multilingual weights), or None for a known dataset or where no
+    such file exists. The choice is logged.
+
+    Example:
+        >>> language_config_file("nbbon", DataConfig(name="imdb")) is None
+        True
+    """
+    import logging
+
+    from tfsenti.data.user_files import UserDataOptions, is_user_data, sample_texts
+    from tfsenti.text.script import describe_script, text_language
+
+    if not is_user_data(data.name):
+        return None
+    options = UserDataOptions(text_columns=data.text_columns, label_column=data.label_column,
+                              delimiter=data.delimiter)
+    texts = sample_texts(data.name, options)
+    language = text_language(texts)
+    path = default_config_path(recipe, f"text-{language}")
+    found = path if path.is_file() else None
+    logging.getLogger("tfsenti").info(
+        "%s: %s; defaults for %s text: %s", data.name, describe_script(texts), language,
+        f"configs/text-{language}/{recipe}.yaml" if found else f"the {recipe} recipe's own")
+    return found
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
