@@ -31,7 +31,7 @@ class Run:
     @classmethod
     def create(cls, config, *, root: str | Path = "runs") -> Run:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = Path(root) / f"{config.data.name}-{config.recipe}-{stamp}"
+        base = Path(root) / f"{config.data_label}-{config.recipe}-{stamp}"
         path, suffix = base, 1
         while path.exists():
             suffix += 1
