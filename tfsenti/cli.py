@@ -167,36 +167,44 @@ def evaluate(model_path, data, data_dir, split, limit_test, log_dir, as_json) ->
 @main.command()
 @click.argument("model_path", type=click.Path(exists=True))
 @click.argument("texts", nargs=-1)
-@click.option("--file", "text_file", type=click.File("r", encoding="utf-8"),
+@click.option("--file", "text_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               help="Read texts from a file, one per line ('-' for standard input).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per text.")
-def predict(model_path, texts, text_file, as_json) -> None:
-    """Predict the sentiment of texts given as arguments, in a file, or on standard input.
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per text: text, label, label_index, "
+              "probabilities by class name.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Texts per model call; each batch's answers are printed before the next batch is read.")
+@click.option("--errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True,
+              help="Lines that are not UTF-8: stop with an error naming the line, or replace invalid bytes with "
+              "U+FFFD (as the exported model does).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown on standard error, for files, "
+              "only when standard error is a terminal).")
+def predict(model_path, texts, text_file, as_json, batch_size, errors, no_progress) -> None:
+    """Predict the sentiment of texts given as arguments, in a file, or on standard input, streaming.
+
+    Reads --batch-size texts, prints their answers, then reads on: the first answers come at once and memory does
+    not grow with the input. Standard output carries only the answers.
 
     \b
     Examples:
       python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
-      python cli.py predict saved_models/imdb-nbbon --file reviews.txt --json
+      python cli.py predict saved_models/imdb-nbbon --file reviews.txt --json > answers.jsonl
       cat reviews.txt | python cli.py predict saved_models/imdb-nbbon
     """
-    from tfsenti import export
+    from tfsenti import prediction
 
-    texts = list(texts)
-    if text_file is not None:
-        texts += [line.rstrip("\n") for line in text_file]
-    elif not texts and not sys.stdin.isatty():
-        texts = [line.rstrip("\n") for line in sys.stdin]
-    if not texts:
+    stdin = click.get_binary_stream("stdin")
+    if text_file is None and not texts and not stdin.isatty():
+        text_file = "-"
+    if text_file is None and not texts:
         raise click.UsageError("Give texts as arguments, --file FILE, or pipe them on standard input.")
-    class_names = export.read_metadata(model_path).get("class_names")
-    out = export.predict_texts(export.load_model(model_path), texts)
-    for text, probabilities, label in zip(texts, out["probabilities"], out["label"]):
-        name = class_names[label] if class_names else str(label)
-        if as_json:
-            click.echo(json.dumps({"text": text, "label": name, "probabilities": probabilities.round(6).tolist()},
-                                  ensure_ascii=False))
-        else:
-            click.echo(f"{name:<9} {probabilities.max():.3f}  {text}")
+    predictor = prediction.open_predictor(model_path)  # `--server URL --model NAME` will choose its client here
+    try:
+        prediction.predict_input(predictor, click.get_text_stream("stdout"), texts=texts, file=text_file,
+                                 stdin=stdin, batch_size=batch_size, as_json=as_json, errors=errors,
+                                 progress=not no_progress and sys.stderr.isatty())
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 @main.command()
