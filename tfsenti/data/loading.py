@@ -198,6 +198,8 @@ def find_unlabeled_files(name: str, data_dir: str | Path | None = None) -> list[
         >>> [f.name for f in files][:2]  # doctest: +SKIP
         ['AMAZON_FASHION_5.json.gz', 'All_Beauty_5.json.gz']
     """
+    if name not in REGISTRY:  # a user's own file: extra unlabeled text only through a recipe's own setting
+        return []
     spec = get_spec(name)
     if not spec.unlabeled_globs:
         return []

@@ -41,7 +41,11 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise DatasetNotFoundError(f"Unknown dataset {name!r}. Known datasets: {sorted(REGISTRY)}.") from None
+        raise DatasetNotFoundError(
+            f"Unknown dataset {name!r}. Known datasets: {sorted(REGISTRY)}. To use your own data, give its path: a "
+            "CSV / TSV / JSON Lines file (e.g. --data reviews.csv --label-column stars) or a folder with one "
+            f"sub-folder of .txt files per class (e.g. --data reviews/); no file or folder {name!r} exists here."
+        ) from None
 
 
 def cache_dir(name: str) -> Path:
