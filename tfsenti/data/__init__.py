@@ -27,6 +27,17 @@ from tfsenti.data.nsmc import read_nsmc
 from tfsenti.data.records import Record, read_lines
 from tfsenti.data.registry import REGISTRY, DatasetSpec, Download, SourceFile
 from tfsenti.data.streaming import stream_tf_dataset, to_tf_dataset
+from tfsenti.data.user_files import (
+    ResolvedColumns,
+    UserDataOptions,
+    UserRecord,
+    UserSplits,
+    carve_split,
+    detect_format,
+    is_user_data,
+    load_user_data,
+    read_user_file,
+)
 
 __all__ = [
     "BadRows",
@@ -63,4 +74,13 @@ __all__ = [
     "sha256_of",
     "stream_tf_dataset",
     "to_tf_dataset",
+    "ResolvedColumns",
+    "UserDataOptions",
+    "UserRecord",
+    "UserSplits",
+    "carve_split",
+    "detect_format",
+    "is_user_data",
+    "load_user_data",
+    "read_user_file",
 ]

@@ -155,7 +155,8 @@ def load_user_data(
             if record.label in index:
                 kept.append(record)
             else:
-                report(bad_rows, path, record.line, "label not in training classes",
+                where = path / record.id if formats[split] == "folder" else path  # folder ids: class/file
+                report(bad_rows, where, record.line, "label not in training classes",
                        f"{record.label!r}, the training classes are {list(class_names)}")
         splits[split] = TextDataset(
             [record.text for record in kept],

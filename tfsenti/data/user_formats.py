@@ -413,16 +413,17 @@ def read_json_lines(
         [('r.jsonl', 2, 'invalid JSON')]
     """
     stem = file_stem(path)
-    objects = _json_objects(path, bad_rows)
-    sample = list(itertools.islice(objects, _JSON_SAMPLE_ROWS))
+    sample = list(itertools.islice(_json_objects(path, BadRows()), _JSON_SAMPLE_ROWS))  # a first, silent look
+    if not sample:
+        for _ in _json_objects(path, bad_rows):  # no object at all: report the lines
+            pass
+        return
     keys: dict[str, None] = {}
     for _, item in sample:
         keys.update(dict.fromkeys(item))
-    if not sample:
-        return
     columns = resolve_columns(keys, options, path, f"keys of the first {len(sample)} object(s)")
     on_columns(columns)
-    for line, item in itertools.chain(sample, objects):
+    for line, item in _json_objects(path, bad_rows):
         present = [name for name in columns.text if name in item]
         if columns.label not in item or not present:
             absent = [name for name in (*columns.text, columns.label) if name not in item]
