@@ -320,8 +320,10 @@ class BertRecipe(Recipe):
             logits = model(packed, training=False)
             return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
+        # The weights, not the compiled model: tracking the model would save its optimizer too (AdamW slots,
+        # twice the weights), which serving never reads.
         return save_serving_model(export_dir, probabilities_fn=probabilities,
-                                  trackables={"model": model, "packer": packer})
+                                  trackables={"weights": list(model.weights), "packer": packer})
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
