@@ -18,11 +18,12 @@ import os
 import sys
 from pathlib import Path
 
-import tfsenti  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads; see tfsenti/__init__.py)
+import tfsenti  # sets TF_USE_LEGACY_KERAS before TensorFlow loads; see tfsenti/__init__.py
 
 import click
 
 from tfsenti.errors import TfsentiError
+
 
 class _Group(click.Group):
     """Turns tfsenti's own errors into one clear line (no stack trace) and Ctrl-C into a short notice."""
@@ -39,7 +40,8 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.version_option(tfsenti.__version__, "-V", "--version", prog_name="tfsenti")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages and TensorFlow's own start-up messages.")
 def main(verbose: bool) -> None:
     """tfsenti: sentiment models for English and Korean on the TensorFlow stack.
 
@@ -47,11 +49,16 @@ def main(verbose: bool) -> None:
 
     \b
       python cli.py train --model nbbon --data imdb
+      python cli.py train --model nbbon --data reviews.csv --label-column stars     # your own data
       python cli.py evaluate saved_models/imdb-nbbon
       python cli.py predict saved_models/imdb-nbbon "What a wonderful film"
       tensorboard --logdir runs
+
+    Installed (pip install .), the same commands are `tfsenti ...` and `python -m tfsenti ...`.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "2")  # before TensorFlow loads: no C++ chatter
+    # Before TensorFlow loads: its C++ start-up lines (e.g. "failed call to cuInit" on a machine without a GPU) are
+    # noise for a user; --verbose shows them. A value the user set in the environment wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
     for noisy in ("tensorflow", "absl", "h5py", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -63,15 +70,43 @@ def _recipe_names() -> list[str]:
     return available()
 
 
+_DATA_HELP = ("A known dataset (imdb, nsmc, amazon; see `datasets`) or your own data: a CSV / TSV / JSON Lines file "
+              "(.gz too) with a text and a label column, or a folder with one sub-folder of .txt files per class.")
+
+
+def _user_data_options(function):
+    """The flags that say how to read a user's own files (shared by train, evaluate and lr-find)."""
+    options = [
+        click.option("--text-column", "text_columns", multiple=True, metavar="NAME",
+                     help="Your data: column (CSV/TSV) or field (JSON Lines) holding the text; repeat to join "
+                     "several, e.g. --text-column title --text-column body (joined with a newline, in that order) "
+                     "[default: the first of text, review, sentence, content, document, body, comment]."),
+        click.option("--label-column", metavar="NAME", help="Your data: column or field holding the label, strings "
+                     "or integers, 2 or more classes [default: the first of label, labels, sentiment, stars, "
+                     "rating, overall, score, class, target, polarity]."),
+        click.option("--delimiter", metavar="CHAR", help="Your data: CSV delimiter [default: ',' for .csv (sniffed "
+                     "among , ; | and tab otherwise), tab for .tsv]."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @main.command()
 @click.option("--model", "model", required=True, type=click.Choice(_recipe_names()), help="Recipe (model family).")
-@click.option("--data", "data", required=True, help="Dataset name: imdb, nsmc, amazon (see `datasets`).")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files "
+@click.option("--data", "data", required=True, metavar="NAME_OR_PATH", help=_DATA_HELP)
+@click.option("--test", "test_file", metavar="PATH", help="Your data: the test file (same format and columns) "
+              "[default: carve data.test_fraction (20%) of --data, seeded and stratified by class].")
+@click.option("--validation", "validation_file", metavar="PATH", help="Your data: the validation file used for "
+              "every choice (early stopping, C, ...) [default: carve data.validation_fraction (10%) of train].")
+@_user_data_options
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Known datasets: folder with the dataset files "
               "(else $TFSENTI_DATA_DIR, the cache, then a download).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config "
-              "[default: configs/<data>/<model>.yaml when it exists].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config [default: "
+              "configs/<data>/<model>.yaml when it exists; for your own data configs/text-en or text-ko/<model>.yaml "
+              "by the script of its texts].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override any config key, e.g. --set params.C=0.5 (repeatable).")
+              help="Override any config key, e.g. --set params.C=0.5 --set data.test_fraction=0.1 (repeatable).")
 @click.option("--limit-train", type=click.IntRange(min=1), help="Train on a seeded sample of N examples.")
 @click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on a seeded sample of N examples.")
 @click.option("--seed", type=int, help="Random seed for splits, sampling and training.")
@@ -79,7 +114,8 @@ def _recipe_names() -> list[str]:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size.")
 @click.option("--pretrained", metavar="NAME_OR_PATH", help="Pretrained weights: a keras_hub preset, TF-Hub "
               "handle, transformers name or a local folder, whatever the recipe takes.")
-@click.option("--name", help="Export name under saved_models/ [default: <data>-<model>].")
+@click.option("--name", help="Export name, a plain folder name under --models-dir [default: <data>-<model>, "
+              "e.g. reviews-nbbon for --data reviews.csv].")
 @click.option("--strict", is_flag=True, help="Stop at the first bad data row instead of skipping and counting it.")
 @click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
 @click.option("--models-dir", default="saved_models", show_default=True, type=click.Path(file_okay=False))
@@ -89,9 +125,9 @@ def _recipe_names() -> list[str]:
               help="BERT-based recipes (bert, uda): params.precision.")
 @click.option("--trainable/--frozen", "trainable", default=None, help="tfhub: fine-tune the hub module's weights "
               "or keep them frozen (params.trainable) [default: the config's, trainable as in the tutorial].")
-def train(model, data, data_dir, config_file, overrides, limit_train, limit_test, seed, epochs, batch_size,
-          pretrained, name, strict, runs_dir, models_dir, labeled_per_class=None, precision=None,
-          trainable=None) -> None:
+def train(model, data, test_file, validation_file, text_columns, label_column, delimiter, data_dir, config_file,
+          overrides, limit_train, limit_test, seed, epochs, batch_size, pretrained, name, strict, runs_dir,
+          models_dir, labeled_per_class=None, precision=None, trainable=None) -> None:
     """Train a model, evaluate it (validation, then test once) and export it as a SavedModel.
 
     Writes runs/<data>-<model>-<time>/ (config.yaml, metrics.json, TensorBoard events) and
@@ -103,26 +139,27 @@ def train(model, data, data_dir, config_file, overrides, limit_train, limit_test
       python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc
       python cli.py train --model nbbon --data imdb --limit-train 5000 --set params.C=0.5
       python cli.py train --model tfhub --data imdb --pretrained ./minilm_module --frozen
+    \b
+    Your own data (any number of classes):
+      python cli.py train --model nbbon --data reviews.csv --text-column title --text-column body --label-column stars
+      python cli.py train --model bert --pretrained minilm --data reviews/     # one sub-folder of .txt per class
+      python cli.py train --model tfhub --data train.jsonl --test test.jsonl --text-column text --label-column label
     """
-    from tfsenti.config import build_config, resolve_config_file
+    from tfsenti.api import build_run_config
     from tfsenti.pipeline import train as run_training
 
-    config_file = resolve_config_file(model, data, config_file)
-    values = {key: value for key, value in {
-        "data.data_dir": data_dir, "data.limit_train": limit_train, "data.limit_test": limit_test,
-        "train.seed": seed, "train.epochs": epochs, "train.batch_size": batch_size,
-        "train.pretrained": pretrained, "name": name,
-        "params.labeled_per_class": labeled_per_class, "params.precision": precision,
-        "params.trainable": trainable,
-    }.items() if value is not None}
     if trainable is not None and "trainable" not in {f.name for f in dataclasses.fields(_recipe_class(model).Params)}:
         raise click.UsageError(f"--trainable/--frozen has no meaning for recipe {model!r}; it applies to tfhub.")
-    if strict:
-        values["data.strict"] = True
-    config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)
+    config = build_run_config(
+        model, data, test=test_file, validation=validation_file, text_columns=text_columns,
+        label_column=label_column, delimiter=delimiter, pretrained=pretrained, epochs=epochs, batch_size=batch_size,
+        seed=seed, limit_train=limit_train, limit_test=limit_test, data_dir=data_dir, name=name, strict=strict,
+        config_file=config_file, overrides=overrides,
+        extra_values={"params.labeled_per_class": labeled_per_class, "params.precision": precision,
+                      "params.trainable": trainable})
     if config.train.pretrained and not _recipe_class(model).uses_pretrained:
         raise click.UsageError(f"--pretrained has no meaning for recipe {model!r}; it trains from scratch.")
-    click.echo(f"config: {config_file or 'recipe defaults'}; export name: {config.export_name}")
+    click.echo(f"config: {config.config_file or 'recipe defaults'}; export name: {config.export_name}")
     result = run_training(config, runs_root=runs_dir, models_root=models_dir)
     test = result.metrics["test"]
     click.echo(f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
@@ -138,30 +175,43 @@ def _recipe_class(name: str):
 
 @main.command()
 @click.argument("model_path", type=click.Path(exists=True))
-@click.option("--data", help="Dataset to evaluate on [default: the one the model was trained on].")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files.")
-@click.option("--split", default="test", show_default=True, help="Which split to score.")
+@click.option("--data", metavar="NAME_OR_PATH", help="What to score: a known dataset's split, or a labelled file or "
+              "class folder of yours [default: the dataset the model was trained on, or its --test file].")
+@_user_data_options
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Known datasets: folder with the dataset files.")
+@click.option("--split", default="test", show_default=True, help="Known datasets: which split to score.")
 @click.option("--limit-test", type=click.IntRange(min=1), help="Score a seeded sample of N examples.")
-@click.option("--log-dir", type=click.Path(file_okay=False), help="Also write TensorBoard summaries here.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad data row instead of skipping and counting it.")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Also write TensorBoard summaries here (scalars, "
+              "the confusion matrix as an image, the per-class table as text).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(model_path, data, data_dir, split, limit_test, log_dir, as_json) -> None:
-    """Score an exported model (its newest version) on a dataset split.
+def evaluate(model_path, data, text_columns, label_column, delimiter, data_dir, split, limit_test, strict, log_dir,
+             as_json) -> None:
+    """Score an exported model (its newest version): accuracy, macro-F1, ROC-AUC, log-loss, then per-class
+    precision / recall / F1 and the confusion matrix (rows: true class).
 
     \b
-    Example:
+    Examples:
       python cli.py evaluate saved_models/imdb-nbbon
       python cli.py evaluate saved_models/imdb-nbbon/1 --limit-test 2000 --json
+      python cli.py evaluate saved_models/reviews-nbbon --data holdout.csv --text-column body --label-column stars
     """
+    from tfsenti import evaluation
     from tfsenti.pipeline import evaluate_model
 
     metrics = evaluate_model(model_path, data=data, data_dir=data_dir, split=split, limit=limit_test,
-                             log_dir=log_dir)
+                             log_dir=log_dir, text_columns=tuple(text_columns), label_column=label_column,
+                             delimiter=delimiter, strict=strict)
     if as_json:
-        click.echo(json.dumps(metrics, indent=2))
+        click.echo(json.dumps(metrics, indent=2, ensure_ascii=False))
         return
     click.echo(f"{metrics['model']} on {metrics['dataset']}/{metrics['split']} ({metrics['n']} examples)")
     for key in ("accuracy", "macro_f1", "roc_auc", "log_loss"):
         click.echo(f"  {key:<9} {metrics[key]:.4f}")
+    click.echo("")
+    click.echo(evaluation.format_report(metrics["per_class"], metrics["confusion_matrix"], metrics["class_names"]))
+    if log_dir:
+        click.echo(f"\nTensorBoard: tensorboard --logdir {log_dir}")
 
 
 @main.command()
@@ -230,7 +280,8 @@ def datasets(data_dir) -> None:
 @main.command("lr-find")
 @click.option("--model", "model", required=True, type=click.Choice(_recipe_names()),
               help="Recipe whose learning-rate finder to run (recipes with one: ktrain).")
-@click.option("--data", "data", required=True, help="Dataset name: imdb, nsmc, amazon (see `datasets`).")
+@click.option("--data", "data", required=True, metavar="NAME_OR_PATH", help=_DATA_HELP)
+@_user_data_options
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset files.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config "
               "[default: configs/<data>/<model>.yaml when it exists].")
@@ -244,8 +295,8 @@ def datasets(data_dir) -> None:
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Where lr_find.png, lr_find.json and the "
               "TensorBoard events go [default: <runs-dir>/<data>-<model>-lr-find-<time>/].")
 @click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
-def lr_find(model, data, data_dir, config_file, overrides, limit_train, seed, batch_size, pretrained, output_dir,
-            runs_dir) -> None:
+def lr_find(model, data, text_columns, label_column, delimiter, data_dir, config_file, overrides, limit_train, seed,
+            batch_size, pretrained, output_dir, runs_dir) -> None:
     """Find a learning rate: train briefly while the LR grows, plot loss against LR, suggest a maximum LR.
 
     Uses the training split only (the validation part is carved off as in `train`; the test split is never
@@ -261,25 +312,24 @@ def lr_find(model, data, data_dir, config_file, overrides, limit_train, seed, ba
     """
     import time
 
-    from tfsenti.config import build_config, resolve_config_file
+    from tfsenti.api import build_run_config
     from tfsenti.pipeline import prepare_data
 
     recipe_class = _recipe_class(model)
     if not hasattr(recipe_class, "find_learning_rate"):
         raise click.UsageError(f"Recipe {model!r} has no learning-rate finder; recipes with one: ktrain.")
-    config_file = resolve_config_file(model, data, config_file)
-    values = {key: value for key, value in {
-        "data.data_dir": data_dir, "data.limit_train": limit_train, "train.seed": seed,
-        "train.batch_size": batch_size, "train.pretrained": pretrained,
-    }.items() if value is not None}
-    config = build_config(model, data, config_file=config_file, overrides=overrides, values=values)
+    config = build_run_config(model, data, text_columns=text_columns, label_column=label_column,
+                              delimiter=delimiter, data_dir=data_dir, limit_train=limit_train, seed=seed,
+                              batch_size=batch_size, pretrained=pretrained, config_file=config_file,
+                              overrides=overrides)
     prepared = prepare_data(config)
     output = Path(output_dir) if output_dir else (
-        Path(runs_dir) / f"{data}-{model}-lr-find-{time.strftime('%Y%m%d-%H%M%S')}")
+        Path(runs_dir) / f"{config.data_label}-{model}-lr-find-{time.strftime('%Y%m%d-%H%M%S')}")
     output.mkdir(parents=True, exist_ok=True)
     (output / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     recipe = recipe_class(config, num_classes=len(prepared.train.class_names))
-    click.echo(f"config: {config_file or 'recipe defaults'}; searching on {len(prepared.train)} training examples")
+    click.echo(f"config: {config.config_file or 'recipe defaults'}; searching on {len(prepared.train)} training "
+               "examples")
     result = recipe.find_learning_rate(prepared.train, output_dir=output, title=f"{model} on {data}:")
     estimates = ", ".join(f"{name} {value:.2e}" for name, value in result.estimates.items() if value is not None)
     if result.suggested_lr:

@@ -70,8 +70,6 @@ class DataConfig:
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ValueError(f"{key} must be a positive number of examples or null, received {value}")
-        if self.delimiter is not None and len(self.delimiter) != 1:
-            raise ValueError(f"delimiter must be one character (e.g. ',' ';' or a tab), received {self.delimiter!r}")
         if not self.name:
             raise ValueError("name must be a dataset name (imdb, nsmc, amazon) or a file or folder of your own")
 

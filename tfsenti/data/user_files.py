@@ -123,6 +123,7 @@ def load_user_data(
     options: UserDataOptions = UserDataOptions(),
     strict: bool = False,
     progress: bool = True,
+    class_names: tuple[str, ...] | None = None,
 ) -> UserSplits:
     """Read a user's training file (and optional test / validation files) into `TextDataset`s.
 
@@ -130,6 +131,8 @@ def load_user_data(
     sub-folder per class. The classes are the training labels (see `class_order`); fewer than 2 raises
     `DataError`. A test or validation row whose label is not a training class is a bad row "label not in training
     classes". Bad rows are skipped and counted in `.bad_rows`, or raise `DataError` at the first one when `strict`.
+    `class_names` fixes the classes instead (an exported model's, to score a file of yours against it): every
+    split is mapped onto them and a row with another label is a bad row "label not among the model's classes".
 
     Example:
         >>> data = load_user_data("reviews.csv", test="test.csv", options=UserDataOptions(label_column="stars"))  # doctest: +SKIP
@@ -143,10 +146,14 @@ def load_user_data(
     records: dict[str, list[UserRecord]] = {}
     for split, path in sources.items():
         records[split] = _read_split(split, path, options, bad_rows, columns, progress)
-    class_names = class_order({record.label for record in records["train"]})
-    if len(class_names) < 2:
-        raise DataError(_too_few_classes(class_names, columns.get("train"), len(records["train"]), bad_rows),
-                        path=str(sources["train"]))
+    unknown_label = "label not in training classes"
+    if class_names is not None:
+        class_names, unknown_label = tuple(class_names), "label not among the model's classes"
+    else:
+        class_names = class_order({record.label for record in records["train"]})
+        if len(class_names) < 2:
+            raise DataError(_too_few_classes(class_names, columns.get("train"), len(records["train"]), bad_rows),
+                            path=str(sources["train"]))
     index = {name: position for position, name in enumerate(class_names)}
     splits = {}
     for split, path in sources.items():
@@ -156,8 +163,8 @@ def load_user_data(
                 kept.append(record)
             else:
                 where = path / record.id if formats[split] == "folder" else path  # folder ids: class/file
-                report(bad_rows, where, record.line, "label not in training classes",
-                       f"{record.label!r}, the training classes are {list(class_names)}")
+                report(bad_rows, where, record.line, unknown_label,
+                       f"{record.label!r}, the classes are {list(class_names)}")
         splits[split] = TextDataset(
             [record.text for record in kept],
             np.fromiter((index[record.label] for record in kept), dtype=np.int64, count=len(kept)),
@@ -165,6 +172,31 @@ def load_user_data(
             class_names,
         )
     return UserSplits(splits, class_names, bad_rows, sources, formats, columns)
+
+
+def sample_texts(train: str | Path, options: UserDataOptions = UserDataOptions(), *, limit: int = 2000) -> list[str]:
+    """Up to `limit` texts from the start of a user's training data, to choose defaults (e.g. by script) cheaply.
+
+    Returns [] when the data cannot be read yet (missing file, unknown column): the full read reports that.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "r.csv")
+        >>> _ = open(path, "w", encoding="utf-8").write("text,label\\n좋아요,1\\nbad,0\\n")
+        >>> sample_texts(path), sample_texts(path + ".missing")
+        (['좋아요', 'bad'], [])
+    """
+    import itertools
+
+    from tfsenti.errors import TfsentiError
+
+    path = Path(train)
+    try:
+        layout = split_folders(path) if path.is_dir() else None
+        rows = read_user_file(layout["train"] if layout else path, options, bad_rows=BadRows())
+        return [record.text for record in itertools.islice(rows, limit)]
+    except (TfsentiError, OSError):
+        return []
 
 
 def _split_sources(train: Path, test, validation) -> dict[str, Path]:
