@@ -59,9 +59,12 @@ def log_evaluation(
     confusion: np.ndarray | None = None,
     class_names: Sequence[str] = (),
     examples: Sequence[tuple[str, int, int, float]] = (),
+    report: str = "",
     step: int = 0,
 ) -> None:
-    """TensorBoard: `<split>/<metric>` scalars, a confusion-matrix image and misclassified examples as text."""
+    """TensorBoard: `<split>/<metric>` scalars, a confusion-matrix image, misclassified examples as text, and
+    `report` (a text table such as `evaluation.format_report`'s) as the text summary `<split>/report`.
+    """
     import tensorflow as tf
 
     writer = tf.summary.create_file_writer(str(Path(log_dir) / split))
@@ -78,6 +81,8 @@ def log_evaluation(
                 rows.append(f"| {_name(class_names, true)} | {_name(class_names, predicted)} "
                             f"| {confidence:.3f} | {shown} |")
             tf.summary.text(f"{split}/misclassified", "\n".join(rows), step=step)
+        if report:
+            tf.summary.text(f"{split}/report", preformatted_markdown(report), step=step)
     writer.flush()
     writer.close()
 
@@ -129,6 +134,17 @@ def confusion_image(matrix: np.ndarray, class_names: Sequence[str] = ()) -> np.n
     buffer.seek(0)
     rgba = matplotlib.image.imread(buffer, format="png")
     return (rgba[..., :3] * 255).astype(np.uint8)
+
+
+def preformatted_markdown(text: str) -> str:
+    """`text` as a Markdown code block (TensorBoard renders text summaries as Markdown; this keeps columns aligned).
+
+    Example:
+        >>> print(preformatted_markdown("a  1\\nb  2"))
+            a  1
+            b  2
+    """
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 def _name(class_names: Sequence[str], index: int) -> str:
