@@ -3,7 +3,11 @@
 The contract (DESIGN.md): signature `serving_default` takes `text` (tf.string, [None]) and returns
 `probabilities` (float32, [None, C]) and `label` (int64, [None]). Models live at `saved_models/<name>/<version>/`
 with integer versions; a version folder appears only once complete (written under a temporary name, then renamed).
-`assets.extra/tfsenti.json` holds dataset, recipe, config, metrics and class names.
+`assets.extra/tfsenti.json` holds dataset, recipe, config, metrics, class names and sizes;
+`assets.extra/tf_serving_warmup_requests` holds TF Serving warm-up requests (tfsenti.serving.warmup). Invalid UTF-8
+in a request is replaced (U+FFFD) inside the graph before the recipe sees it, so one bad text never fails a batch.
+`publish` refuses a model that a TF model server could not load or should not carry (Python-function ops,
+optimizer state: tfsenti.serving.audit) before its version folder appears.
 
 Example:
     >>> import tensorflow as tf
@@ -41,14 +45,20 @@ def save_serving_model(
     *,
     probabilities_fn: Callable,
     trackables: dict[str, Any] | None = None,
+    warmup_texts: Sequence[str] | None = None,
 ) -> Path:
     """Write a SavedModel whose `serving_default` maps raw text to probabilities and label.
 
-    `probabilities_fn(text)` takes a tf.string tensor of shape [None] and returns float32 [None, C] probabilities,
-    using only graph ops (tokenization included). Variables, lookup tables and layers it closes over must be listed
-    in `trackables` (attribute name -> object) so that the SavedModel keeps them.
+    `probabilities_fn(text)` takes a tf.string tensor of shape [None] (valid UTF-8: invalid sequences are replaced
+    before it is called) and returns float32 [None, C] probabilities, using only graph ops (tokenization included).
+    Variables, lookup tables and layers it closes over must be listed in `trackables` (attribute name -> object)
+    so that the SavedModel keeps them; list a model's weights, not a compiled model (that would save its optimizer).
+    The warm-up file gets `warmup_texts` (default: English and Korean samples; `publish` rewrites it for the
+    export's languages).
     """
     import tensorflow as tf
+
+    from tfsenti.serving.warmup import write_warmup_requests
 
     module = tf.Module()
     for attribute, value in (trackables or {}).items():
@@ -56,12 +66,15 @@ def save_serving_model(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve(text):
+        text = tf.strings.unicode_transcode(text, input_encoding="UTF-8", output_encoding="UTF-8",
+                                            errors="replace", replacement_char=0xFFFD)
         probabilities = tf.cast(probabilities_fn(text), tf.float32)
         return {"probabilities": probabilities, "label": tf.argmax(probabilities, axis=-1, output_type=tf.int64)}
 
     module.serve = serve
     export_dir = Path(export_dir)
     tf.saved_model.save(module, str(export_dir), signatures={SIGNATURE: serve})
+    write_warmup_requests(export_dir, warmup_texts)
     return export_dir
 
 
@@ -75,9 +88,14 @@ def publish(
 ) -> Path:
     """Write a model into `root/name/<next version>/` atomically and return that folder.
 
-    `write(folder)` writes the SavedModel (e.g. `recipe.export`). Metadata goes to `assets.extra/tfsenti.json`.
-    An interrupted write leaves only a hidden temporary folder, never a half-written version.
+    `write(folder)` writes the SavedModel (e.g. `recipe.export`). Metadata goes to `assets.extra/tfsenti.json`,
+    with `size` added (`variables_bytes`: the saved variables' values; `files_bytes`: the whole folder). The
+    warm-up requests are rewritten for the metadata's languages. A model with Python-function ops or optimizer
+    state raises `tfsenti.serving.audit.ServingError` and publishes nothing. An interrupted write leaves only a
+    hidden temporary folder, never a half-written version.
     """
+    from tfsenti.serving import audit, warmup
+
     base = Path(root) / name
     base.mkdir(parents=True, exist_ok=True)
     version = version if version is not None else next_version(base)
@@ -88,10 +106,14 @@ def publish(
     try:
         write(staging / "model")
         built = staging / "model"
+        audit.check_servable(built)
+        metadata = dict(metadata or {})
+        warmup.write_warmup_requests(built, warmup.warmup_texts(warmup.languages_of(metadata)), model_name=name)
         extra = built / "assets.extra"
-        extra.mkdir(parents=True, exist_ok=True)
+        metadata["size"] = {"variables_bytes": audit.variables_bytes(built),
+                            "files_bytes": sum(f.stat().st_size for f in built.rglob("*") if f.is_file())}
         (extra / METADATA_FILE).write_text(
-            json.dumps(metadata or {}, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8"
+            json.dumps(metadata, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8"
         )
         os.replace(built, final)
     finally:
