@@ -22,3 +22,22 @@ def machine() -> str:
         pass
     return (f"{cpu}, {os.cpu_count()} cores (shared with other jobs), no GPU, {platform.platform()}, "
             f"Python {platform.python_version()}")
+
+
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8",
+              "amx_tile")
+
+
+def cpu_flags(wanted: tuple[str, ...] = SIMD_FLAGS) -> list[str]:
+    """Those of `wanted` (vector-instruction flags that change TensorFlow's speed) that /proc/cpuinfo lists.
+
+    Example:
+        >>> set(cpu_flags()) <= set(SIMD_FLAGS)
+        True
+    """
+    try:
+        line = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return []
+    present = set(line.split(":", 1)[1].split())
+    return [flag for flag in wanted if flag in present]
