@@ -104,7 +104,7 @@ def evaluate(model_path: str | Path, data: str | None = None, *, text_columns: S
 
     Example:
         >>> metrics = evaluate("saved_models/reviews-nbbon", "holdout.csv", label_column="stars")  # doctest: +SKIP
-        >>> metrics["accuracy"], metrics["per_class"]["5"]["recall"]                            # doctest: +SKIP
+        >>> metrics["accuracy"], metrics["per_class"]["classes"]["5"]["recall"]                            # doctest: +SKIP
         (0.7, 0.91)
     """
     from tfsenti.pipeline import evaluate_model

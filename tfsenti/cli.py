@@ -205,7 +205,9 @@ def evaluate(model_path, data, text_columns, label_column, delimiter, data_dir, 
     if as_json:
         click.echo(json.dumps(metrics, indent=2, ensure_ascii=False))
         return
-    click.echo(f"{metrics['model']} on {metrics['dataset']}/{metrics['split']} ({metrics['n']} examples)")
+    where = metrics["dataset"] if metrics["dataset"].endswith(metrics["split"]) else \
+        f"{metrics['dataset']}/{metrics['split']}"
+    click.echo(f"{metrics['model']} on {where} ({metrics['n']} examples)")
     for key in ("accuracy", "macro_f1", "roc_auc", "log_loss"):
         click.echo(f"  {key:<9} {metrics[key]:.4f}")
     click.echo("")
@@ -414,6 +416,66 @@ def hub_build(checkpoint, word_vectors, output, max_length, truncation, lowercas
     info = read_module_info(folder)
     click.echo(f"module: {folder} ({info.get('kind')}, {info.get('dim')}-dimensional)")
     click.echo(f"use it: python cli.py train --model tfhub --data imdb --pretrained {folder}")
+
+
+@main.command("inspect")
+@click.argument("model_path", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
+def inspect_model_command(model_path, as_json) -> None:
+    """Audit one export for TF Serving: signature, variables (size, optimizer state), warm-up requests, metadata,
+    and every op type (core TensorFlow, tensorflow_text, refused Python-function ops).
+
+    \b
+    Examples:
+      python cli.py inspect saved_models/imdb-nbbon        # its newest version
+      python cli.py inspect saved_models/imdb-bert/2 --json
+    """
+    from tfsenti.serving.audit import ServingError
+    from tfsenti.serving.inspection import format_inspection, inspect_model
+
+    report = inspect_model(model_path)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_inspection(report))
+    if not report.servable:
+        raise ServingError(f"{report.path} cannot go to a TF model server: "
+                           + ("it uses Python-function ops " + ", ".join(report.ops.python_function)
+                              + " (rewrite that step with TensorFlow or tensorflow_text ops)"
+                              if report.ops.python_function else
+                              f"it carries {len(report.training_variables)} optimizer / training-only variables "
+                              "(export the model's weights, not the compiled model)") + ".")
+
+
+@main.command("serve-config")
+@click.argument("model_paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for models.config, monitoring.config and batching_parameters.txt.")
+@click.option("--version-policy", type=click.Choice(["latest", "all", "specific"]), default="latest",
+              show_default=True, help="Which versions the server loads.")
+@click.option("--versions", help="With --version-policy specific: comma-separated versions, e.g. 1,2.")
+@click.option("--label", "labels", multiple=True, metavar="NAME=VERSION",
+              help="Version label, e.g. --label stable=1 --label canary=2 (repeatable).")
+@click.option("--base-path", default="/models", show_default=True,
+              help="Where the model folders are inside the server (each model at BASE_PATH/<name>).")
+@click.option("--cores", type=click.IntRange(min=1), help="CPU cores of the serving machine (batch threads) "
+              "[default: this machine's].")
+def serve_config(model_paths, out_dir, version_policy, versions, labels, base_path, cores) -> None:
+    """Write TF Serving config files for one or more exports and print the docker command that serves them.
+
+    \b
+    Examples:
+      python cli.py serve-config saved_models/imdb-nbbon --out serving/
+      python cli.py serve-config saved_models/imdb-bert saved_models/nsmc-bert --out serving/ \\
+          --version-policy specific --versions 1,2 --label stable=1 --label canary=2
+    """
+    from tfsenti.serving.config_files import parse_labels, parse_versions, write_serving_config
+
+    written = write_serving_config(model_paths, out_dir, version_policy=version_policy,
+                                   versions=parse_versions(versions), labels=parse_labels(labels),
+                                   base_path=base_path, cores=cores)
+    for file in written.files:
+        click.echo(f"wrote {file}")
+    for model in written.models:
+        click.echo(f"model {model.name}: {model.base_path} (local versions {list(model.versions)})")
+    click.echo("serve them with:\n  " + written.docker_command)
 
 
 if __name__ == "__main__":

@@ -255,8 +255,17 @@ def build_config(
         if text_defaults is not None:
             return build_config(recipe, data, config_file=text_defaults, overrides=overrides, values=values,
                                 default_file=False)
-    return RunConfig(recipe=recipe, name=raw.get("name"), config_file=str(config_file) if config_file else None,
-                     **built)
+    return RunConfig(recipe=recipe, name=raw.get("name"), config_file=_shown_path(config_file), **built)
+
+
+def _shown_path(path: str | Path | None) -> str | None:
+    """A config file as messages show it: `configs/...` for the files shipped with tfsenti, else as given."""
+    if path is None:
+        return None
+    try:
+        return "configs/" + Path(path).resolve().relative_to(CONFIGS_DIR).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def language_config_file(recipe: str, data: DataConfig) -> Path | None:
