@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parents[1]  # tfsenti is installed (scripts/setup.sh: pip install -e .); pytest.ini
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # puts tests/ and benchmarks/ on the import path (`pythonpath`)
 
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 

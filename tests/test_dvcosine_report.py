@@ -2,14 +2,10 @@
 never becomes the headline that the leak-free target is judged on; so do the diagnostics (inferred against trained
 vectors, seed averaging), whose arithmetic is checked on fits whose right answers are known."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import dvcosine  # noqa: E402
+import dvcosine
 
 
 def _run(validation: float, test: float, *, transductive: bool) -> dict:

@@ -3,12 +3,9 @@ runs with other settings never join it."""
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import ktrain_vs_bert  # noqa: E402
+import ktrain_vs_bert
 
 
 def _args(tmp_path, **changes):

@@ -1,11 +1,6 @@
 """benchmarks/results_md.py: one section or block of RESULTS.md is replaced, everything else is kept byte for byte."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-from results_md import read_blocks, write_block, write_section  # noqa: E402
+from results_md import read_blocks, write_block, write_section
 
 OTHER = "# Results\n\nIntro.\n\n<!-- section:other -->\n## Other\nkeep me\n<!-- /section:other -->\n"
 

@@ -1,11 +1,6 @@
 """benchmarks/uda.py report: the per-seed gaps pair each UDA run with the supervised run of the same seed."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import uda  # noqa: E402
+import uda
 
 
 def _run(arm, seed, accuracy):
