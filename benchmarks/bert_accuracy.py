@@ -20,10 +20,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
+import tfsenti  # noqa: F401  (environment before TensorFlow)
 
 
 def main(argv=None) -> None:

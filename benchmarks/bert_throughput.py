@@ -26,12 +26,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 _TFSENTI = r"""
 import json, sys, time, tempfile
-sys.path.insert(0, sys.argv[1])
 import tfsenti
 import numpy as np
 args = json.loads(sys.argv[2])

@@ -30,13 +30,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tfsenti  # noqa: E402,F401  (environment defaults before TensorFlow)
+import tfsenti  # noqa: F401  (environment defaults before TensorFlow)
 
-from dvcosine_memory import add_corpus_arguments, cached_corpus  # noqa: E402  (benchmarks/ is on sys.path)
-from machine_info import machine  # noqa: E402
+from dvcosine_memory import add_corpus_arguments, cached_corpus  # benchmarks/ is on sys.path
+from machine_info import machine
 
 FREQUENCY_BANDS = [(1, 5), (5, 20), (20, 100), (100, 1000), (1000, None)]
 

@@ -26,10 +26,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from dvcosine_memory import add_corpus_arguments, cached_corpus  # noqa: E402  (benchmarks/ is on sys.path)
-from machine_info import machine  # noqa: E402
+from dvcosine_memory import add_corpus_arguments, cached_corpus  # benchmarks/ is on sys.path
+from machine_info import machine
 
 
 def main(argv=None) -> None:

@@ -29,11 +29,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
-from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-from shared_data import shared_data_dir  # noqa: E402
+import tfsenti  # noqa: F401  (environment before TensorFlow)
+from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+from shared_data import shared_data_dir
 
 MODES = ("svd", "inference-2000-docs", "inference-pair-budget")
 

@@ -28,12 +28,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import tfsenti  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
-from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-import results_md  # noqa: E402
-from shared_data import shared_data_dir  # noqa: E402
+import tfsenti  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
+from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+import results_md
+from shared_data import shared_data_dir
 
 SECTION = "ktrain"
 RECIPES = ("ktrain", "bert")

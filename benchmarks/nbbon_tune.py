@@ -32,7 +32,6 @@ def main() -> None:
     parser.add_argument("--tol", type=float, nargs="+", default=[1e-5])
     parser.add_argument("--out", default=str(REPO / "docs" / "nbbon_tuning.md"))
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
 
     import numpy as np
 

@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from machine_info import machine  # noqa: E402
-from results_md import write_section  # noqa: E402
+from machine_info import machine
+from results_md import write_section
 
 SECTION, TITLE = "nbbon", "## NB-BON"
 ACCURACY_TARGETS = {"imdb": 0.918, "nsmc": 0.875}
@@ -111,7 +110,6 @@ def run_sklearn(name: str, data_dir: str) -> dict:
 
 
 def worker(side: str, name: str, data_dir: str) -> None:
-    sys.path.insert(0, str(REPO))
     import os
 
     load_before = os.getloadavg()[0]

@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
-from machine_info import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+import tfsenti  # noqa: F401  (environment before TensorFlow)
+from machine_info import machine  # benchmarks/ is on sys.path when run as a script
 
 SHARED = REPO.parent / "shared" / "datasets"
 
