@@ -4,7 +4,6 @@ vectors, seed averaging), whose arithmetic is checked on fits whose right answer
 
 import numpy as np
 
-
 import dvcosine
 
 
