@@ -234,6 +234,7 @@ def test_cli_invalid_utf8_and_empty_input(tiny_export, tmp_path):
     strict = runner.invoke(cli.main, ["predict", tiny_export, "--file", str(path)])
     assert strict.exit_code != 0 and strict.exception is not None and isinstance(strict.exception, SystemExit)
     assert f"{path}:3:" in strict.stderr and "--errors replace" in strict.stderr
+    assert [line.split()[-1] for line in strict.stdout.splitlines()] == ["fine", "too"]  # lines before it answered
     assert "Traceback" not in strict.output
     replaced = runner.invoke(cli.main, ["predict", tiny_export, "--file", str(path), "--errors", "replace"])
     assert replaced.exit_code == 0 and len(replaced.stdout.splitlines()) == 3

@@ -166,6 +166,9 @@ def check_errors(errors: str) -> None:
 def batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
     """Consecutive lists of at most `size` texts, each read only when it is asked for.
 
+    When reading stops with a `DataError` (a line that is not UTF-8), the texts read before it still come out as a
+    last, shorter batch, then the error is raised: every line before the bad one gets its answer.
+
     Example:
         >>> list(batches(iter("abcde"), 2))
         [['a', 'b'], ['c', 'd'], ['e']]
@@ -173,7 +176,17 @@ def batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
     if size < 1:
         raise DataError(f"batch size must be at least 1, received {size}. Pass --batch-size 256, for example.")
     texts = iter(texts)
-    while batch := list(itertools.islice(texts, size)):
+    while True:
+        batch: list[str] = []
+        try:
+            for text in itertools.islice(texts, size):
+                batch.append(text)
+        except DataError:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
         yield batch
 
 
