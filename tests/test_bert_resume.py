@@ -19,7 +19,6 @@ PROBES = ["loved it, excellent", "boring and awful", "", "정말 최고"]
 
 _TRAIN = r"""
 import json, os, signal, sys
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
 import tfsenti
 from tfsenti.config import build_config
 from tfsenti.recipes.bert import BertRecipe
@@ -49,7 +48,8 @@ OVERRIDES = ["train.epochs=2", "train.batch_size=4", "params.checkpoint_every=3"
 def _train(folder, checkpoints, kill_at=0):
     return subprocess.run([sys.executable, "-c", _TRAIN, str(REPO), str(folder), str(checkpoints), str(kill_at),
                            json.dumps(OVERRIDES), json.dumps(PROBES)],
-                          capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+                          capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+                          cwd=Path(__file__).parent)  # `python -c` imports toy_data from its working folder
 
 
 def test_killed_mid_epoch_resumes_where_it_stopped(tmp_path):
