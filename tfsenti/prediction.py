@@ -69,9 +69,10 @@ class SavedModelPredictor:
         ([0, 1], (2, 2))
     """
 
-    def __init__(self, signature, class_names: Sequence[str] = ()):
+    def __init__(self, signature, class_names: Sequence[str] = (), *, model=None):
         self.signature = signature
         self.class_names = tuple(class_names)
+        self.model = model  # the loaded SavedModel: keeps the signature's variables alive
 
     @classmethod
     def load(cls, model_path: str | Path) -> SavedModelPredictor:
@@ -80,9 +81,7 @@ class SavedModelPredictor:
 
         model = export.load_model(model_path)
         class_names = export.read_metadata(model_path).get("class_names") or ()
-        predictor = cls(model.signatures[export.SIGNATURE], class_names)
-        predictor.model = model  # keep the loaded object (and its variables) alive as long as the signature
-        return predictor
+        return cls(model.signatures[export.SIGNATURE], class_names, model=model)
 
     def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         import tensorflow as tf
