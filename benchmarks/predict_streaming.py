@@ -31,12 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import tfsenti  # noqa: F401  (environment before TensorFlow)
+from machine_info import cpu_flags, machine  # benchmarks/ is on sys.path when run as a script
+from shared_data import FOLDERS, SHARED_DATASETS
 
-import tfsenti  # noqa: E402,F401  (environment before TensorFlow)
-from machine_info import cpu_flags, machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-from shared_data import FOLDERS, SHARED_DATASETS  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SECTION = "predict-streaming"
 HEADER = "## predict streaming"
