@@ -202,3 +202,28 @@ def test_grpc_retries_unavailable_and_names_unknown_models(grpc_double):
     assert probabilities.shape == (1, 2) and [s[0] for s in seen].count("flaky") == 2
     with pytest.raises(ServingClientError, match=r"does not serve nope.*Servable not found.*models\.config"):
         ServingClient(url, "nope").predict(["x"])
+
+
+# ---- predict --server ------------------------------------------------------------------------------------------
+def test_cli_predict_through_a_server(rest_double, tmp_path):
+    from click.testing import CliRunner
+
+    from tfsenti.cli import main
+
+    result = CliRunner().invoke(main, ["predict", "imdb-nbbon", "--server", rest_double.url, "--label", "stable",
+                                       "--json", "hi", "a long text"])
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.output.splitlines()]
+    assert [a["label"] for a in answers] == ["0", "1"]  # no local export: class indexes
+    assert rest_double.requests[-1][0] == "/v1/models/imdb-nbbon/labels/stable:predict"
+
+    write = lambda folder: export.save_serving_model(folder, probabilities_fn=_length_model)  # noqa: E731
+    local = export.publish(write, "imdb-m", root=tmp_path, metadata={"class_names": ["negative", "positive"]})
+    result = CliRunner().invoke(main, ["predict", str(local.parent), "--server", rest_double.url, "--version", "1",
+                                       "a long text"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("positive")
+    assert rest_double.requests[-1][0] == "/v1/models/imdb-m/versions/1:predict"
+
+    result = CliRunner().invoke(main, ["predict", "imdb-nbbon", "--label", "stable", "hi"])
+    assert result.exit_code != 0 and "add --server URL" in result.output

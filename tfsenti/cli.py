@@ -217,7 +217,7 @@ def evaluate(model_path, data, text_columns, label_column, delimiter, data_dir, 
 
 
 @main.command()
-@click.argument("model_path", type=click.Path(exists=True))
+@click.argument("model_path", type=click.Path())
 @click.argument("texts", nargs=-1)
 @click.option("--file", "text_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               help="Read texts from a file, one per line ('-' for standard input).")
@@ -230,7 +230,16 @@ def evaluate(model_path, data, text_columns, label_column, delimiter, data_dir, 
               "U+FFFD (as the exported model does).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is shown on standard error, for files, "
               "only when standard error is a terminal).")
-def predict(model_path, texts, text_file, as_json, batch_size, errors, no_progress) -> None:
+@click.option("--server", metavar="URL", help="Ask a running TF Serving model server instead of loading MODEL_PATH: "
+              "http://HOST:8501 (REST) or grpc://HOST:8500. MODEL_PATH is then the model's name or its local export "
+              "(for the name and class names).")
+@click.option("--model-name", help="With --server: the served model's name [default: MODEL_PATH's folder name].")
+@click.option("--version", "server_version", type=click.IntRange(min=1), help="With --server: this version.")
+@click.option("--label", "server_label", help="With --server: the version with this label (e.g. stable, canary).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="With --server: seconds per request.")
+def predict(model_path, texts, text_file, as_json, batch_size, errors, no_progress, server, model_name,
+            server_version, server_label, timeout) -> None:
     """Predict the sentiment of texts given as arguments, in a file, or on standard input, streaming.
 
     Reads --batch-size texts, prints their answers, then reads on: the first answers come at once and memory does
@@ -241,6 +250,7 @@ def predict(model_path, texts, text_file, as_json, batch_size, errors, no_progre
       python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
       python cli.py predict saved_models/imdb-nbbon --file reviews.txt --json > answers.jsonl
       cat reviews.txt | python cli.py predict saved_models/imdb-nbbon
+      python cli.py predict saved_models/imdb-nbbon --server http://localhost:8501 --label canary "Great film"
     """
     from tfsenti import prediction
 
@@ -249,7 +259,15 @@ def predict(model_path, texts, text_file, as_json, batch_size, errors, no_progre
         text_file = "-"
     if text_file is None and not texts:
         raise click.UsageError("Give texts as arguments, --file FILE, or pipe them on standard input.")
-    predictor = prediction.open_predictor(model_path)  # `--server URL --model NAME` will choose its client here
+    if server:
+        from tfsenti.serving.client import ServerPredictor
+
+        predictor = ServerPredictor(server, model_path, model_name=model_name, version=server_version,
+                                    label=server_label, timeout=timeout, batch_size=batch_size)
+    elif model_name or server_version or server_label:
+        raise click.UsageError("--model-name, --version and --label address a model server: add --server URL.")
+    else:
+        predictor = prediction.open_predictor(model_path)
     try:
         prediction.predict_input(predictor, click.get_text_stream("stdout"), texts=texts, file=text_file,
                                  stdin=stdin, batch_size=batch_size, as_json=as_json, errors=errors,

@@ -250,3 +250,35 @@ def parse_rest_answer(answer: dict) -> tuple[np.ndarray, np.ndarray]:
         raise ServingClientError(f"Unexpected answer from the model server: expected `predictions` (row format) or "
                                  f"`outputs` (columnar); received keys {sorted(answer)[:10]}.")
     return (probabilities.reshape(len(labels), -1) if len(labels) else probabilities.reshape(0, 0)), labels
+
+
+class ServerPredictor:
+    """A `tfsenti.prediction.Predictor` backed by a model server (what `predict --server URL` streams through).
+
+    `model` is the served model's name, or a local export folder: its folder name is then the default model name
+    and its metadata gives the class names (else they are unknown: answers show class indexes).
+
+    Example:
+        >>> predictor = ServerPredictor("http://localhost:8501", "imdb-nbbon", version=2)
+        >>> predictor.client.target, predictor.class_names
+        ('imdb-nbbon@2', ())
+    """
+
+    def __init__(self, url: str, model: str, *, model_name: str | None = None, **client_options):
+        from pathlib import Path
+
+        from tfsenti.export import read_metadata, resolve_version
+
+        path, class_names = Path(model), None
+        if path.is_dir():
+            folder = resolve_version(path)
+            path = folder.parent if folder != path or path.name.isdigit() else path
+            class_names = read_metadata(folder).get("class_names")
+        self.client = ServingClient(url, model_name or path.name, class_names=class_names, **client_options)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.client.class_names or ()
+
+    def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.client.predict(texts)
