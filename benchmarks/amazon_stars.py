@@ -7,8 +7,8 @@ reviewText` would), label = stars. Exact duplicate texts are dropped (the 2018 f
 ASIN; see that folder's PROVENANCE.md), then a seeded, stratified 80/20 split is written as JSON Lines:
 `benchmarks/out/amazon_stars/{train,test}.jsonl.gz`. Each recipe trains on train.jsonl.gz through the CLI, exactly as a
 user would (`train --data train.jsonl.gz --test test.jsonl.gz --label-column stars`; validation is carved from
-train; the test file is read once), and the run's metrics, time and peak memory go into results/amazon_stars.json,
-from which the `amazon-stars` section of docs/RESULTS.md is rendered.
+train; the test file is read once), and the run's metrics, time and peak memory go into the record
+results/amazon_stars.json (tfsenti.reporting.records), from which docs/RESULTS.md is rendered.
 
 Usage:
     .venv/bin/python benchmarks/amazon_stars.py --recipes nbbon tfhub bert [--data-dir ../shared/datasets]
@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from machine_info import machine
-from results_md import write_section
 
 from tfsenti.data import BadRows, TextDataset
 from tfsenti.data.user_files import UserDataOptions, carve_split, read_user_file
@@ -123,33 +122,31 @@ def run_recipe(recipe: str, out: Path, extra: list[str]) -> dict:
     }
 
 
-def render(record: dict) -> str:
-    """The docs/RESULTS.md section, from the record only."""
-    counts = record["classes"]
-    lines = [
-        "## Your own data: 5-class Amazon star ratings (`benchmarks/amazon_stars.py`)",
-        "",
-        f"Data: {record['data']}",
-        f"Split: {record['split']}",
-        f"Classes (train / test): " + ", ".join(f"{name} stars {counts['train'][name]} / {counts['test'][name]}"
-                                                 for name in counts["train"]),
-        f"Majority class on test: {record['majority_accuracy']:.2%}. Date: {record['date']}; commit "
-        f"{record['commit']}; machine: {record['machine']}.",
-        f"Command: `{record['command']}`",
-        "",
-        "| recipe | test accuracy | test macro-F1 | validation accuracy | train time | peak RSS (all runs so far) |"
-        " run |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for run in record["runs"]:
-        lines.append(f"| {run['recipe']} | {run['test']['accuracy']:.2%} | {run['test']['macro_f1']:.3f} | "
-                     f"{run['validation']['accuracy']:.2%} | {run['train_seconds'] / 60:.1f} min | "
-                     f"{run['peak_rss_gib']:.1f} GiB | `{run['command']}` |")
-    lines += ["", "Peak RSS is the largest child process so far in the script's run (each recipe runs in its own "
-              "process, in the order listed). Settings: each recipe's defaults for English text of your own "
-              "(`configs/text-en/<recipe>.yaml`) plus the flags in its command."]
-    return "\n".join(lines)
+def publish_record(record: dict) -> None:
+    """Write results/amazon_stars.json in the tfsenti.reporting schema (one row per recipe) and render
+    docs/RESULTS.md again from results/."""
+    from results_md import publish
 
+    from tfsenti.reporting.records import Protocol, Record, clean_machine
+
+    counts = record["classes"]
+    train, test = (sum(counts[split].values()) for split in ("train", "test"))
+    publish(Record(
+        name="5-class Amazon star ratings, your own data", what=record["what"], recipe="user-data",
+        dataset="amazon-stars", date=record["date"], machine=clean_machine(record["machine"]),
+        command=record["command"], commit=record["commit"], data=f"{record['data']}; {record['split']}",
+        protocol=Protocol("inductive", f"{train:,} (train split, 10% of it carved for validation)", f"full ({test:,})"),
+        metrics={"majority_accuracy": record["majority_accuracy"]}, time={}, memory={},
+        weights="per recipe: see each run's command",
+        notes="Classes (train / test): " + ", ".join(f"{name} stars {counts['train'][name]} / {counts['test'][name]}"
+                                                     for name in counts["train"]) +
+              ". Peak RSS is the largest child process so far in the script's run (each recipe runs in its own "
+              "process, in the order listed). Settings: each recipe's defaults for English text of your own "
+              "(configs/text-en/<recipe>.yaml) plus the flags in its command.",
+        rows=tuple({"recipe": run["recipe"], "test accuracy": run["test"]["accuracy"],
+                    "test macro-F1": run["test"]["macro_f1"], "validation accuracy": run["validation"]["accuracy"],
+                    "train min": round(run["train_seconds"] / 60, 1), "peak RSS GiB": run["peak_rss_gib"],
+                    "command": f"`{run['command']}`"} for run in record["runs"])), RECORD)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,10 +183,8 @@ def main() -> None:
         run = record["runs"][-1]
         print(f"  {recipe}: test accuracy {run['test']['accuracy']:.4f}, macro-F1 {run['test']['macro_f1']:.4f}, "
               f"{run['train_seconds']:.0f} s", flush=True)
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
-    RECORD.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    write_section("amazon-stars", render(record))
-    print(f"wrote {RECORD.relative_to(REPO)} and docs/RESULTS.md (section amazon-stars)")
+    publish_record(record)
+    print(f"wrote {RECORD.relative_to(REPO)} and rendered docs/RESULTS.md again")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ by line; it records:
 - `peak_rss_mb`: the child's maximum resident set size (`os.wait4` rusage, exact), and `rss_at_first_answer_mb`
   (psutil, as the first line arrives): the difference is what the streaming itself used.
 
-Writes results/predict_streaming.json and the `predict-streaming` section of docs/RESULTS.md. The published run:
+Writes the record results/predict_streaming.json (tfsenti.reporting.records) and renders docs/RESULTS.md again. The
+published run:
 
     flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/predict_streaming.py --sizes 20000 200000
 
@@ -37,8 +38,6 @@ from shared_data import FOLDERS, SHARED_DATASETS
 
 REPO = Path(__file__).resolve().parents[1]
 
-SECTION = "predict-streaming"
-HEADER = "## predict streaming"
 RESULT_FILE = REPO / "results" / "predict_streaming.json"
 
 
@@ -71,28 +70,7 @@ def main(argv=None) -> None:
             runs.append(measure(model, path, size, args.batch_size))
             print(json.dumps(runs[-1]), flush=True)
 
-    record = {
-        "what": "python cli.py predict MODEL --file F --json, output read line by line and discarded",
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": machine(),
-        "cpu_flags": cpu_flags(),
-        "command": command,
-        "commit": git_commit(),
-        "data": {"dataset": args.data, "source": shown_path(data_dir),
-                 "reviews": len(texts), "note": "one review per line, cycled to reach each size"},
-        "model": model_note,
-        "batch_size": args.batch_size,
-        "metrics": runs,
-        "record": shown_path(args.output),
-    }
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    markdown = render(record)
-    print(markdown)
-    from results_md import RESULTS, write_section
-
-    write_section(SECTION, markdown, path=Path(args.results_md) if args.results_md else RESULTS)
+    publish_record(args, command, data_dir, len(texts), model_note, runs)
 
 
 def review_texts(data: str, data_dir: Path) -> list[str]:
@@ -169,24 +147,31 @@ def git_commit() -> str:
     return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def render(record: dict) -> str:
-    rows = ["| lines | input MB | first answer s | wall s | texts/s | texts/s after first answer | "
-            "RSS at first answer MB | peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
-    for run in record["metrics"]:
-        rows.append(f"| {run['lines']:,} | {run['input_mb']} | {run['first_answer_s']} | {run['wall_s']} | "
-                    f"{run['texts_per_s']:,} | {run['steady_texts_per_s']:,} | {run['rss_at_first_answer_mb']} | "
-                    f"{run['peak_rss_mb']} |")
-    return "\n".join([
-        HEADER, "",
-        f"`python cli.py predict MODEL --file F --json` (batch size {record['batch_size']}) on "
-        f"{record['data']['dataset']} reviews, one per line; model: {record['model']}. The first answer includes "
-        "starting Python, TensorFlow "
-        "and loading the model; peak RSS is the whole process's maximum (rusage).", "",
-        *rows, "",
-        f"Machine: {record['machine']}; CPU flags: {', '.join(record['cpu_flags']) or 'unknown'}. "
-        f"Date: {record['date']}. Commit: {record['commit']}.",
-        f"Command: `{record['command']}`. Record: {record['record']}.",
-    ])
+def publish_record(args, command: str, data_dir: Path, reviews: int, model_note: str, runs: list[dict]) -> None:
+    """Write the record (tfsenti.reporting schema; headline: the largest size) and render docs/RESULTS.md again."""
+    from results_md import publish
+
+    from tfsenti.reporting.records import Protocol, Record, clean_machine
+
+    largest = max(runs, key=lambda run: run["lines"])
+    record = Record(
+        name="predict --file --json, streaming",
+        what="python cli.py predict MODEL --file F --json, output read line by line and discarded",
+        recipe="predict", dataset=args.data,
+        date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        machine=clean_machine(machine()) + f"; CPU flags: {', '.join(cpu_flags()) or 'unknown'}",
+        command=command, commit=git_commit(),
+        data=f"{reviews} {args.data} reviews from {shown_path(data_dir)}, one per line, cycled to reach each size",
+        protocol=Protocol("n/a", "n/a (prediction only)", "n/a"),
+        metrics={"texts_per_s": largest["texts_per_s"], "steady_texts_per_s": largest["steady_texts_per_s"]},
+        time={"first_answer_s": largest["first_answer_s"], "wall_s": largest["wall_s"]},
+        memory={"peak_rss_mb": largest["peak_rss_mb"], "rss_at_first_answer_mb": largest["rss_at_first_answer_mb"]},
+        weights=f"model: {model_note}",
+        notes=f"Batch size {args.batch_size}. The first answer includes starting Python, TensorFlow and loading the "
+              "model; peak RSS is the whole process's maximum (rusage). Headline: the largest input.",
+        rows=tuple(runs))
+    publish(record, args.output, results_md=args.results_md)
+    print(f"wrote {shown_path(args.output)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,63 @@
+"""One picture per dataset: test accuracy against training time, a point per run, the papers' figures as lines.
+
+Drawn with matplotlib's Agg canvas on a Figure object (no pyplot, no global backend switch), from the records only.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from tfsenti.reporting.records import Protocol, Record
+    >>> record = Record(name="NB-BON", what="NB-BON", recipe="nbbon", dataset="imdb", date="2026-11-29",
+    ...     machine="2 cores", command="python cli.py train --model nbbon --data imdb", commit="f7d741e",
+    ...     data="IMDB", protocol=Protocol("inductive", "25,000", "full (25,000)"),
+    ...     metrics={"test_accuracy": 0.9188}, time={"train_s": 56.9}, memory={})
+    >>> path = plot_accuracy_vs_time([record], "imdb", Path(tempfile.mkdtemp()) / "imdb.png")
+    >>> path.read_bytes()[:4] == b"\\x89PNG"
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from tfsenti.reporting.records import Record
+from tfsenti.reporting.survey import DATASETS, systems_of
+
+
+def plottable(records: Iterable[Record], dataset: str) -> list[Record]:
+    """The records of `dataset` that have both a test accuracy and a training time."""
+    return [record for record in records if record.dataset == dataset and record.test_accuracy is not None
+            and record.time.get("train_s") is not None]
+
+
+def plot_accuracy_vs_time(records: Iterable[Record], dataset: str, path: str | Path) -> Path:
+    """Write the PNG for `dataset` to `path` (a log time axis; dotted lines: the survey's reported figures)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    points = plottable(records, dataset)
+    figure = Figure(figsize=(8, 5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for record in points:
+        seconds, accuracy = record.time["train_s"], 100 * record.test_accuracy
+        marker = "s" if record.protocol.setting == "transductive" else "o"
+        axes.scatter([seconds / 60], [accuracy], marker=marker, s=40, zorder=3)
+        axes.annotate(record.name, (seconds / 60, accuracy), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    for system in systems_of(dataset):
+        for value, kind in ((system.reported, "reported"), (system.corrected, "corrected")):
+            if value is not None:
+                axes.axhline(100 * value, linestyle=":", linewidth=1, color="grey")
+                axes.annotate(f"{system.name} ({kind})", (0, 100 * value), xycoords=("axes fraction", "data"),
+                              xytext=(4, 2), textcoords="offset points", fontsize=7, color="grey")
+    axes.set_xscale("log")
+    axes.set_xlabel("training time (minutes, log scale)")
+    axes.set_ylabel("test accuracy (%)")
+    axes.set_title(f"{DATASETS.get(dataset, dataset)}: accuracy against training time "
+                   "(circle: inductive, square: transductive)", fontsize=10)
+    axes.grid(True, which="both", linewidth=0.3)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", metadata={"Software": None})
+    return path
