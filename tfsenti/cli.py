@@ -498,3 +498,33 @@ def serve_config(model_paths, out_dir, version_policy, versions, labels, base_pa
 
 if __name__ == "__main__":
     main()
+
+
+@main.command("report")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="text for a terminal; markdown is docs/REPORT.md.")
+@click.option("--dataset", "datasets", multiple=True, type=click.Choice(["imdb", "nsmc", "amazon"]),
+              help="Only this dataset's rows (repeatable) [default: all three].")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False),
+              help="Folder of the result records [default: this checkout's results/].")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False),
+              help="Also write one PNG per dataset (accuracy against training time) into this folder.")
+def report_command(fmt, datasets, results_dir, plots_dir) -> None:
+    """The survey's table, paper against tfsenti, from the committed result records.
+
+    \b
+    Examples:
+      python cli.py report
+      python cli.py report --dataset nsmc
+      python cli.py report --format markdown > docs/REPORT.md
+      python -m tfsenti.reporting.render      # RESULTS.md, REPORT.md, README's table and the plots at once
+    """
+    from tfsenti.reporting.records import load_records
+    from tfsenti.reporting.render import default_results_dir, report, write_plots
+
+    records = load_records(results_dir or default_results_dir())
+    chosen = datasets or ("imdb", "nsmc", "amazon")
+    click.echo(report(records, datasets=chosen, fmt=fmt), nl=False)
+    if plots_dir:
+        for path in write_plots(records, plots_dir, chosen):
+            click.echo(f"wrote {path}", err=True)
