@@ -84,8 +84,9 @@ def format_inspection(inspection: Inspection) -> str:
     lines.append(f"  variables {len(inspection.variables)}, {inspection.variables_bytes:,} bytes"
                  + (f"; {len(training)} TRAINING-ONLY (optimizer state): "
                     + ", ".join(v.path for v in training[:5]) if training else "; inference weights only"))
-    lines.append(f"  warm-up   {inspection.warmup_requests} requests in assets.extra/{warmup.WARMUP_FILE}"
-                 if inspection.warmup_requests is not None else f"  warm-up   none (no assets.extra/{warmup.WARMUP_FILE})")
+    warmup_file = f"assets.extra/{warmup.WARMUP_FILE}"
+    lines.append(f"  warm-up   {inspection.warmup_requests} requests in {warmup_file}"
+                 if inspection.warmup_requests is not None else f"  warm-up   none (no {warmup_file})")
     summary = _summary(inspection.metadata)
     lines.append("  metadata  " + (", ".join(f"{k}={v}" for k, v in summary.items() if k != "metrics")
                                    or "none (not written by tfsenti publish)"))

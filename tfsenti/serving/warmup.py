@@ -32,8 +32,9 @@ _SAMPLES = {
            "last ten minutes are as quiet as they are devastating. <br /><br /> Highly recommended. "],
     "ko": ["정말 재미있다",
            "배우들 연기는 좋았는데 줄거리가 너무 지루했다. ",
-           "기대 없이 봤는데 생각보다 훨씬 좋았다. 가족 이야기를 이렇게 담담하게 그린 영화는 오랜만이고, 배우들의 "
-           "연기가 자연스러워서 끝까지 몰입해서 봤다. 마지막 장면은 한동안 잊지 못할 것 같다. 강력 추천! "],
+           "기대 없이 봤는데 생각보다 훨씬 좋았다. 가족 이야기를 이렇게 담담하게 "
+           "그린 영화는 오랜만이고, 배우들의 연기가 자연스러워서 끝까지 몰입해서 "
+           "봤다. 마지막 장면은 한동안 잊지 못할 것 같다. 강력 추천! "],
 }
 LANGUAGES = tuple(_SAMPLES)
 LONG_REPEAT = 12  # the long sample is repeated to a few thousand characters, longer than any sequence_length
