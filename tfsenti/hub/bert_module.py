@@ -339,10 +339,38 @@ def build_bert_module(
             "dim": checkpoint.hidden_size, "max_length": max_length, "truncation": truncation,
             "lowercase": lowercase, "pooling": "mean",
             "l2_normalize": l2_normalize, "vocabulary_size": len(vocabulary), "num_layers": len(checkpoint.layers),
-            "activation": checkpoint.activation}
+            "num_heads": checkpoint.num_heads, "activation": checkpoint.activation}
     variables = list(root.embedding_weights.values()) + [v for layer in root.layer_weights for v in layer.values()]
     return write_module(root, embed, output_dir, info=info, variables=variables, trainable=variables,
                         extra_functions={"tokenize": tokenize})
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleShape:
+    """What the memory estimate of fine-tuning a BERT module needs (`module_shape`)."""
+
+    num_layers: int
+    hidden_dim: int
+    num_heads: int
+    max_length: int
+
+
+def module_shape(info: dict[str, Any]) -> ModuleShape | None:
+    """The encoder shape recorded in a module's info (`tfsenti.hub.saving.read_module_info`); None unless the module
+    is a BERT module built here. Modules built before the head count was recorded get hidden / 32 heads (MiniLM's
+    head size, the smallest in common use): an upper bound of the attention memory.
+
+    Example:
+        >>> module_shape({"kind": "bert", "num_layers": 6, "dim": 384, "max_length": 256})
+        ModuleShape(num_layers=6, hidden_dim=384, num_heads=12, max_length=256)
+        >>> module_shape({"kind": "word-vectors", "dim": 100}) is None
+        True
+    """
+    if info.get("kind") != INFO_KIND:
+        return None
+    hidden = int(info["dim"])
+    return ModuleShape(num_layers=int(info["num_layers"]), hidden_dim=hidden,
+                       num_heads=int(info.get("num_heads") or max(1, hidden // 32)), max_length=int(info["max_length"]))
 
 
 class _Encoder:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tfsenti.errors import NotFittedError
+from tfsenti.errors import ConfigError, NotFittedError
 
 
 class Recipe(abc.ABC):
@@ -34,9 +34,12 @@ class Recipe(abc.ABC):
     uses_pretrained: ClassVar[bool] = False  # whether --pretrained means something for this recipe
 
     def __init__(self, config, *, num_classes: int):
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+            raise ConfigError(f"The {self.name} recipe needs num_classes >= 2 (an integer), received "
+                              f"num_classes={num_classes!r}; pass the number of class names of the data.")
         self.config = config
         self.params = config.params
-        self.num_classes = num_classes
+        self.num_classes = int(num_classes)
         self.is_fitted = False
 
     @abc.abstractmethod
@@ -54,6 +57,19 @@ class Recipe(abc.ABC):
     def wants_unlabeled(self) -> bool:
         """Whether `fit` uses unlabeled text (the pipeline then passes the dataset's unlabeled split)."""
         return False
+
+    def check_labels(self, *datasets) -> None:
+        """Refuse labelled data whose labels are not class indices below `num_classes` (a model for fewer classes
+        would be silently wrong); None entries are skipped, unlabelled rows (-1) are allowed."""
+        for dataset in datasets:
+            if dataset is None or not len(dataset):
+                continue
+            labels = np.asarray(dataset.labels)
+            bad = labels[(labels >= self.num_classes) | (labels < -1)]
+            if bad.size:
+                raise ConfigError(f"The {self.name} recipe was built for num_classes={self.num_classes} but the data "
+                                  f"has label {int(bad[0])} (classes {list(dataset.class_names)}); labels must be in "
+                                  f"[0, {self.num_classes}). Build the recipe with num_classes=len(class_names).")
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:

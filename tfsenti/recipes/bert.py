@@ -89,6 +89,7 @@ class BertRecipe(Recipe):
         from tfsenti.training.precision import precision_policy
         from tfsenti.training.schedules import build_schedule
 
+        self.check_labels(train, validation)
         params, train_config = self.params, self.config.train
         batch_size, accumulation = train_config.batch_size, params.accumulation_steps
         if batch_size % accumulation:
@@ -105,14 +106,11 @@ class BertRecipe(Recipe):
         backbone = self.build_classifier(pretrained, train.texts)
 
         # -- memory guard, before anything big is allocated
-        estimate = memory.estimate_training_memory(
-            num_parameters=self.model_.count_params(), num_layers=backbone.num_layers,
-            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, micro_batch=micro_batch,
-            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision)
-        budget = (int(params.memory_budget_gib * memory.GIB) if params.memory_budget_gib
-                  else memory.available_memory_bytes())
-        memory.check_fits(estimate, available_bytes=budget, batch_size=batch_size)
-        log.info("bert: memory estimate %s", estimate.describe())
+        estimate = memory.guard_training_memory(
+            recipe=self.name, num_parameters=self.model_.count_params(), num_layers=backbone.num_layers,
+            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, batch_size=batch_size,
+            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision,
+            budget_gib=params.memory_budget_gib)
 
         # -- data: token ids once, then length-grouped batches per epoch
         train_ids = self._encode(train.texts, progress="tokenizing train")

@@ -20,6 +20,9 @@
    `interpolation_grid` chosen on validation) is Wang & Manning's interpolation as in `nbbon`, generalized to the
    ensemble: `logits <- beta * logits + (1 - beta) * mean|w_nb| * (r . x)`, i.e. the NB-BON weights become
    `(1 - beta) * mean|w_nb| + beta * w_nb` and the vector weights `beta * w_v` (beta 1: off).
+   More than two classes: one-vs-rest, as `nbbon` (its docstring says why): class k gets its own ratios r_k,
+   regression, interpolation and logit; the sigmoids are normalized to sum to 1. `nb_subsample` keeps an n-gram by
+   its largest |r_k|.
 
 The export runs the analyzer, both vocabulary lookups, the vector inference (a fixed number of gradient steps) and
 the linear model inside the TensorFlow graph; `predict_proba` uses the same inference module, so both agree.
@@ -47,13 +50,12 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 
 from tfsenti.embeddings.alignment import AlignmentError, DocumentTable, join_by_id
 from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, EmbeddingSettings
 from tfsenti.errors import ConfigError
 from tfsenti.recipes.base import Recipe
-from tfsenti.recipes.nbbon import nb_ratio, train_logistic
+from tfsenti.recipes.nbbon import nb_ratio, one_vs_rest_probabilities, train_logistic
 from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
 from tfsenti.text.vectorize import binary_matrix
 
@@ -205,6 +207,7 @@ class DVCosineRecipe(Recipe):
 
     # ---- training --------------------------------------------------------------------------------------------
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
+        self.check_labels(train, validation)
         params: DVCosineParams = self.params
         started = time.perf_counter()
         metrics: dict[str, float] = {}
@@ -458,7 +461,7 @@ class DVCosineRecipe(Recipe):
                 vectors = inference(tf.boolean_mask(occurrence_rows, in_embedding),
                                     tf.boolean_mask(embedding, in_embedding), n_docs)
                 logits = nb_logits + tf.cast(tf.matmul(vectors, vector_coef), tf.float64) + intercept
-                return tf.cast(_probabilities(logits, tf), tf.float32)
+                return tf.cast(one_vs_rest_probabilities(logits, tf), tf.float32)
 
             return save_serving_model(export_dir, probabilities_fn=probabilities, trackables={
                 "vocabulary": table, "nb_coef": nb_coef, "vector_coef": vector_coef, "intercept": intercept,
@@ -521,7 +524,7 @@ class _LinearModel:
     def probabilities(self, nb: sp.csr_matrix, vectors: np.ndarray) -> np.ndarray:
         logits = (nb.astype(np.float64) @ self.nb_coef.astype(np.float64)
                   + vectors.astype(np.float64) @ self.vector_coef.astype(np.float64) + self.intercept)
-        return _probabilities(logits)
+        return one_vs_rest_probabilities(logits)
 
 
 def _nb_features(matrix: sp.csr_matrix, corpus: _Corpus, count_rows: list[int], labeled_rows: list[int],
@@ -592,19 +595,6 @@ def _train_linear(nb: sp.csr_matrix, vectors: np.ndarray, ratios: np.ndarray, ta
     return _LinearModel(np.stack(nb_coefs, axis=1).astype(np.float32),
                         np.stack(vector_coefs, axis=1).astype(np.float32), np.array(intercepts),
                         np.array(nb_mean_abs))
-
-
-def _probabilities(logits, ops=np):
-    """(n, 1) logits -> [1 - sigmoid, sigmoid]; (n, K) one-vs-rest logits -> normalized sigmoids."""
-    if ops is np:
-        scores = expit(logits)
-        if logits.shape[1] == 1:
-            return np.hstack([1.0 - scores, scores])
-        return scores / scores.sum(axis=1, keepdims=True)
-    scores = ops.sigmoid(logits)
-    if logits.shape[1] == 1:
-        return ops.concat([1.0 - scores, scores], axis=1)
-    return scores / ops.reduce_sum(scores, axis=1, keepdims=True)
 
 
 def _frequent_columns(df: np.ndarray, min_count: int, max_vocabulary: int | None) -> np.ndarray:

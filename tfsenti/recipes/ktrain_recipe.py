@@ -65,6 +65,7 @@ class KtrainRecipe(Recipe):
         scratch_hidden_dim: int = 32
         scratch_num_layers: int = 2
         scratch_num_heads: int = 2
+        memory_budget_gib: float | None = None  # memory the guard checks against (None: what is free now)
 
         def __post_init__(self):
             if self.maxlen < 3:
@@ -104,12 +105,14 @@ class KtrainRecipe(Recipe):
 
     def _learner(self, train, validation=None, *, log_dir=None):
         """ktrain's Transformer preprocessor, the preprocessed data, the classifier and its Learner."""
+        self.check_labels(train, validation)
         ktrain = _import_ktrain()
         import tf_keras
 
         params, train_config = self.params, self.config.train
         self.folder_ = self._checkpoint_folder(train.texts, log_dir)
         _check_maxlen(self.folder_, params.maxlen)
+        self._check_memory()
         if not (self.folder_ / "vocab.txt").is_file():  # refuse before training, not at export time
             raise TfsentiError(f"{self.folder_} has no vocab.txt: the ktrain recipe exports with WordPiece "
                                "tokenization inside the graph, so it takes BERT-family checkpoints (bert-*, MiniLM, "
@@ -118,16 +121,55 @@ class KtrainRecipe(Recipe):
         verbose = params.verbose
         with _offline_hub():
             preproc = ktrain.text.Transformer(str(self.folder_), maxlen=params.maxlen,
-                                              class_names=list(train.class_names))
-            train_data = preproc.preprocess_train(list(train.texts), train.labels.tolist(), verbose=verbose)
+                                              class_names=self._class_names(train))
+            train_data = preproc.preprocess_train(list(train.texts), self._one_hot(train.labels), verbose=verbose)
             validation_data = None
             if validation is not None and len(validation):
-                validation_data = preproc.preprocess_test(list(validation.texts), validation.labels.tolist(),
+                validation_data = preproc.preprocess_test(list(validation.texts), self._one_hot(validation.labels),
                                                           verbose=verbose)
             model = preproc.get_classifier()
         learner = ktrain.get_learner(model, train_data=train_data, val_data=validation_data,
                                      batch_size=train_config.batch_size, eval_batch_size=params.predict_batch_size)
         return learner, preproc
+
+    def _class_names(self, train) -> list[str]:
+        """num_classes names for ktrain (its model gets one output per name): the dataset's, or class_<k>."""
+        names = [str(name) for name in train.class_names]
+        return names if len(names) == self.num_classes else [f"class_{k}" for k in range(self.num_classes)]
+
+    def _one_hot(self, labels) -> np.ndarray:
+        """One-hot targets, which ktrain takes as they are (integer labels make it refuse a training set that lacks
+        a middle class: `len(set(targets)) != max(targets) + 1`)."""
+        return np.eye(self.num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+    def _check_memory(self) -> None:
+        """Refuse, before preprocessing and training, a batch x maxlen whose activations will not fit (the shared
+        guard of every transformer recipe, `tfsenti.bert.memory`; ktrain pads every training text to maxlen)."""
+        import json
+
+        from tfsenti.bert import memory
+
+        config = json.loads((self.folder_ / "config.json").read_text(encoding="utf-8"))
+
+        def setting(*names, default=None):
+            return next((int(config[n]) for n in names if config.get(n) is not None), default)
+
+        hidden = setting("hidden_size", "dim", "d_model")
+        layers = setting("num_hidden_layers", "n_layers", "num_layers")
+        heads = setting("num_attention_heads", "n_heads", "num_heads")
+        if not (hidden and layers and heads):
+            log.warning("ktrain: %s/config.json does not give hidden size, layers and heads; memory not checked",
+                        self.folder_)
+            return
+        parameters = memory.bert_parameter_count(
+            vocabulary_size=setting("vocab_size", default=30522), hidden_dim=hidden, num_layers=layers,
+            intermediate_dim=setting("intermediate_size", "hidden_dim", default=4 * hidden),
+            max_positions=setting("max_position_embeddings", default=512),
+            type_vocabulary_size=setting("type_vocab_size", default=2), num_classes=self.num_classes)
+        memory.guard_training_memory(
+            recipe=self.name, num_parameters=parameters, num_layers=layers, hidden_dim=hidden, num_heads=heads,
+            batch_size=self.config.train.batch_size, sequence_length=self.params.maxlen, accumulation_steps=None,
+            budget_gib=self.params.memory_budget_gib, alternatives="or shorten params.maxlen")
 
     def _checkpoint_folder(self, texts: Sequence[str], log_dir) -> Path:
         from tfsenti.ktrain_support.pretrained import SCRATCH, resolve_transformers_folder

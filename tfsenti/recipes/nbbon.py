@@ -4,8 +4,14 @@ Binary presence features X (word and/or character n-grams, `tfsenti.text.ngrams`
 `r = log((p / |p|_1) / (q / |q|_1))` with `p = alpha + sum of positive rows`, `q = alpha + sum of negative rows`, and
 an L2 logistic regression on `X * r` trained with a NumPy L-BFGS on sparse matrices (`C * sum(log loss) +
 |w|^2 / 2`, the bias unpenalized, C as in scikit-learn). Optional Wang & Manning interpolation
-`w <- (1 - beta) * mean|w| + beta * w`. Multiclass: one-vs-rest ratios and regressions, sigmoids normalized to 1;
-two classes are the fast special case (one regression). `C_grid` is tuned on the validation split only.
+`w <- (1 - beta) * mean|w| + beta * w`. `C_grid` is tuned on the validation split only.
+
+More than two classes (C > 2, e.g. star ratings): one-vs-rest. The log-count ratio is defined for a split of the
+documents in two, so class k gets its own ratio r_k (class k against the rest), its own regression on `X * r_k`
+(with its own interpolation, mean|w_k|) and one logit; a single softmax regression would have to share one feature
+scaling across classes, which loses what r_k says about class k. The C sigmoids are normalized to sum to 1
+(`one_vs_rest_probabilities`, in the export graph too). Two classes are the special case of one regression
+(label 1 against label 0), whose sigmoid gives [1 - p, p].
 
 The exported SavedModel runs the same analyzer in TensorFlow ops, looks the features up in the kept vocabulary
 (unseen ones are ignored), counts each once per document and adds the per-feature weights (r already folded in).
@@ -31,7 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 from tfsenti.recipes.base import Recipe
 from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
@@ -91,6 +97,7 @@ class NBBONRecipe(Recipe):
 
     # ---- training --------------------------------------------------------------------------------------------
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
+        self.check_labels(train, validation)
         params: NBBONParams = self.params
         analyzer = NgramAnalyzer(params.analyzer_config())
         started = time.perf_counter()
@@ -135,7 +142,7 @@ class NBBONRecipe(Recipe):
         analyzer = NgramAnalyzer(self.params.analyzer_config())
         matrix, _ = binary_matrix(list(texts), analyzer, vocabulary=self.vocabulary_, n_jobs=self.params.n_jobs)
         logits = matrix.astype(np.float64) @ self.coef_.astype(np.float64) + self.intercept_.astype(np.float64)
-        return _probabilities(logits, np).astype(np.float32)
+        return one_vs_rest_probabilities(logits, np).astype(np.float32)
 
     # ---- export ----------------------------------------------------------------------------------------------
     def export(self, export_dir: str | Path) -> Path:
@@ -153,7 +160,7 @@ class NBBONRecipe(Recipe):
         if size == 0:  # min_df pruned every feature: the bias alone decides (a lookup table cannot be empty)
             def probabilities(text):
                 logits = tf.zeros([tf.shape(text)[0], len(self.intercept_)], tf.float64) + tf.cast(bias, tf.float64)
-                return tf.cast(_probabilities(logits, tf), tf.float32)
+                return tf.cast(one_vs_rest_probabilities(logits, tf), tf.float32)
 
             return save_serving_model(export_dir, probabilities_fn=probabilities,
                                       trackables={"weights": weights, "bias": bias})
@@ -162,25 +169,30 @@ class NBBONRecipe(Recipe):
                 keys = distinct_feature_keys(text, config, table, size)
                 contributions = tf.cast(tf.gather(weights, keys % size), tf.float64)
                 logits = tf.math.unsorted_segment_sum(contributions, keys // size, tf.shape(text)[0])
-                return tf.cast(_probabilities(logits + tf.cast(bias, tf.float64), tf), tf.float32)
+                return tf.cast(one_vs_rest_probabilities(logits + tf.cast(bias, tf.float64), tf), tf.float32)
 
             return save_serving_model(export_dir, probabilities_fn=probabilities,
                                       trackables={"vocabulary": table, "weights": weights, "bias": bias})
 
 
-def _probabilities(logits, ops):
-    """(n, 1) logits -> [1 - sigmoid, sigmoid]; (n, K) one-vs-rest logits -> normalized sigmoids. NumPy or TF."""
+def one_vs_rest_probabilities(logits, ops=np):
+    """(n, 1) logits -> [1 - sigmoid, sigmoid]; (n, K) one-vs-rest logits -> the K sigmoids normalized to sum 1,
+    as softmax(log sigmoid): the same numbers, but a row whose sigmoids all underflow still sums to 1. NumPy or TF.
+
+    Example:
+        >>> logits = np.array([[0.0, 0.0, np.log(3.0)], [-2000.0, -2000.0, -2000.0]])
+        >>> one_vs_rest_probabilities(logits).round(3).tolist()
+        [[0.286, 0.286, 0.429], [0.333, 0.333, 0.333]]
+    """
     if ops is np:
         if logits.shape[1] == 1:
             positive = expit(logits[:, 0])
             return np.stack([1.0 - positive, positive], axis=1)
-        scores = expit(logits)
-        return scores / scores.sum(axis=1, keepdims=True)
+        return softmax(-np.logaddexp(0.0, -logits), axis=1)
     if logits.shape[1] == 1:
         positive = ops.sigmoid(logits[:, 0])
         return ops.stack([1.0 - positive, positive], axis=1)
-    scores = ops.sigmoid(logits)
-    return scores / ops.reduce_sum(scores, axis=1, keepdims=True)
+    return ops.nn.softmax(ops.math.log_sigmoid(logits), axis=1)
 
 
 @dataclasses.dataclass
@@ -197,7 +209,7 @@ class _Fitted:
 
     def predict_proba(self, selected: sp.csr_matrix) -> np.ndarray:
         logits = selected.astype(np.float64) @ self.coef.astype(np.float64) + self.intercept
-        return _probabilities(logits, np)
+        return one_vs_rest_probabilities(logits, np)
 
     @classmethod
     def train(cls, matrix: sp.csr_matrix, labels: np.ndarray, num_classes: int, params: NBBONParams,

@@ -82,6 +82,7 @@ class TFHubParams:
     vector_min_count: int = 2
     vector_max_vocab: int = 50_000
     vectors_use_unlabeled: bool = True      # train-text: also learn from the dataset's unlabeled split
+    memory_budget_gib: float | None = None  # trainable BERT modules: memory the guard checks against (None: free RAM)
 
     def __post_init__(self):
         positive = {"hidden_units": self.hidden_units, "embed_batch_size": self.embed_batch_size,
@@ -129,10 +130,12 @@ class TFHubRecipe(Recipe):
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
         import tf_keras
 
+        self.check_labels(train, validation)
         started = time.perf_counter()
         self.module_dir_ = self._module_for(train, unlabeled)
         tf_keras.utils.set_random_seed(self.config.train.seed)
         self._build(self.module_dir_)
+        self._check_memory()
         module_seconds = time.perf_counter() - started
 
         use_cache = self._uses_cached_embeddings()
@@ -255,6 +258,24 @@ class TFHubRecipe(Recipe):
         self._logits_graph = tf.function(lambda text: self.model_(text, training=False),
                                          input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
         self._cache = None
+
+    def _check_memory(self) -> None:
+        """Fine-tuning a BERT module: refuse, before the first step, a batch whose activations will not fit (the
+        shared guard of every transformer recipe, `tfsenti.bert.memory`). Other modules and frozen ones pass."""
+        from tfsenti.bert import memory
+        from tfsenti.hub.bert_module import module_shape
+        from tfsenti.hub.saving import read_module_info
+
+        shape = module_shape(read_module_info(self.module_dir_))
+        if shape is None or not self.params.trainable:
+            return
+        memory.guard_training_memory(
+            recipe=self.name, num_parameters=self.model_.count_params(), num_layers=shape.num_layers,
+            hidden_dim=shape.hidden_dim, num_heads=shape.num_heads, batch_size=self.config.train.batch_size,
+            sequence_length=shape.max_length, accumulation_steps=None, budget_gib=self.params.memory_budget_gib,
+            alternatives=(f"or shorten the module's max length ({shape.max_length}: --set params.max_length=N when "
+                          "--pretrained is a checkpoint folder, `python cli.py hub build --max-length N` for a built "
+                          "module), or freeze it with --set params.trainable=false"))
 
     def _uses_cached_embeddings(self) -> bool:
         return self.params.cache_embeddings and not self.params.trainable

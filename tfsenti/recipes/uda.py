@@ -104,6 +104,7 @@ class UDARecipe(BertRecipe):
         from tfsenti.uda.data import labeled_subset
         from tfsenti.uda.train_step import UDATrainer
 
+        self.check_labels(train, validation)
         params, train_config = self.params, self.config.train
         batch_size, accumulation = train_config.batch_size, params.accumulation_steps
         if batch_size % accumulation:
@@ -134,14 +135,11 @@ class UDARecipe(BertRecipe):
         # -- memory guard: labeled + augmented rows keep activations for the backward pass; the original rows run
         # forward only, but counting them too matched the measured peak (MiniLM, 8 + 24 + 24 rows x 128 tokens:
         # 3.84 GiB RSS; labeled + augmented alone estimated 2.96 GiB)
-        estimate = memory.estimate_training_memory(
-            num_parameters=classifier.count_params(), num_layers=backbone.num_layers,
-            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, micro_batch=micro_batch + 2 * unsup_batch,
-            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision)
-        budget = (int(params.memory_budget_gib * memory.GIB) if params.memory_budget_gib
-                  else memory.available_memory_bytes())
-        memory.check_fits(estimate, available_bytes=budget, batch_size=batch_size)
-        log.info("uda: memory estimate %s", estimate.describe())
+        estimate = memory.guard_training_memory(
+            recipe=self.name, num_parameters=classifier.count_params(), num_layers=backbone.num_layers,
+            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, batch_size=batch_size,
+            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision,
+            rows_per_example=1 + 2 * params.unsup_ratio if unsup_batch else 1, budget_gib=params.memory_budget_gib)
 
         # -- data
         pairs = self._augmented_pairs(rest, unlabeled) if unsup_batch else None
