@@ -8,8 +8,8 @@ Example:
     >>> config = model_server_config([ServedModel("imdb-nbbon", "/models/imdb-nbbon", (1, 2))],
     ...                              version_policy="specific", versions=(1, 2), labels={"stable": 1, "canary": 2})
     >>> entry = config.model_config_list.config[0]
-    >>> entry.base_path, list(entry.model_version_policy.specific.versions), dict(entry.version_labels)
-    ('/models/imdb-nbbon', [1, 2], {'stable': 1, 'canary': 2})
+    >>> entry.base_path, list(entry.model_version_policy.specific.versions), sorted(entry.version_labels.items())
+    ('/models/imdb-nbbon', [1, 2], [('canary', 2), ('stable', 1)])
     >>> batching_parameters(cores=4).num_batch_threads.value
     4
 """
