@@ -31,7 +31,7 @@ def plottable(records: Iterable[Record], dataset: str) -> list[Record]:
 
 
 def plot_accuracy_vs_time(records: Iterable[Record], dataset: str, path: str | Path) -> Path:
-    """Write the PNG for `dataset` to `path` (a log time axis; dotted lines: the survey's reported figures)."""
+    """Write the PNG for `dataset` to `path` (a log time axis; grey lines: the papers' reported figures)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -44,12 +44,19 @@ def plot_accuracy_vs_time(records: Iterable[Record], dataset: str, path: str | P
         marker = "s" if record.protocol.setting == "transductive" else "o"
         axes.scatter([seconds / 60], [accuracy], marker=marker, s=40, zorder=3)
         axes.annotate(record.name, (seconds / 60, accuracy), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    styles = iter([":", "--", "-.", (0, (1, 3)), (0, (5, 3)), (0, (3, 1, 1, 1, 1, 1))])
     for system in systems_of(dataset):
-        for value, kind in ((system.reported, "reported"), (system.corrected, "corrected")):
+        rerun = system.rerun if system.rerun != system.reported else None
+        for value, kind in ((system.reported, "reported"), (rerun, "survey re-run"), (system.corrected, "corrected")):
             if value is not None:
-                axes.axhline(100 * value, linestyle=":", linewidth=1, color="grey")
-                axes.annotate(f"{system.name} ({kind})", (0, 100 * value), xycoords=("axes fraction", "data"),
-                              xytext=(4, 2), textcoords="offset points", fontsize=7, color="grey")
+                axes.axhline(100 * value, linestyle=next(styles, ":"), linewidth=1, color="grey",
+                             label=f"{system.name}: {kind} {100 * value:.2f}%")
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="upper left", bbox_to_anchor=(0, -0.13), fontsize=7, title="the papers' figures",
+                    title_fontsize=7, frameon=False)
+    if points:
+        minutes = [record.time["train_s"] / 60 for record in points]
+        axes.set_xlim(min(minutes) / 2, max(minutes) * 6)
     axes.set_xscale("log")
     axes.set_xlabel("training time (minutes, log scale)")
     axes.set_ylabel("test accuracy (%)")
@@ -59,5 +66,5 @@ def plot_accuracy_vs_time(records: Iterable[Record], dataset: str, path: str | P
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", metadata={"Software": None})
+    figure.savefig(path, format="png", bbox_inches="tight", metadata={"Software": None})
     return path

@@ -25,7 +25,7 @@ from tfsenti.reporting.results_page import render_results_page
 from tfsenti.reporting.survey import DATASETS
 
 REPO = Path(__file__).resolve().parents[2]
-README_BLOCK = re.compile(r"(<!-- report:start -->\n).*?(\n<!-- report:end -->)", re.S)
+README_BLOCK = re.compile(r"(<!-- report:start -->\n).*?(<!-- report:end -->)", re.S)
 REPORT_TITLE = """# tfsenti against the survey
 
 The survey's systems per dataset: the paper's figure, the survey's re-run, a corrected published figure where one
@@ -88,7 +88,7 @@ def rendered_markdown(records: dict[str, Record], docs: Path, readme: Path) -> d
             raise RecordError("has no results table markers; put `<!-- report:start -->` and `<!-- report:end -->` "
                               "on lines of their own where the table goes", path=str(readme))
         table = readme_table(records, docs.name)
-        files[readme] = README_BLOCK.sub(lambda match: match.group(1) + table.rstrip("\n") + match.group(2), text)
+        files[readme] = README_BLOCK.sub(lambda match: match.group(1) + table + match.group(2), text)
     return files
 
 

@@ -87,8 +87,8 @@ def _row(record_id: str, record: Record, system: SurveySystem | None) -> ReportR
         measured=record.test_accuracy,
         run=record.name,
         weights=weights,
-        protocol=f"{protocol.setting}; {protocol.labels} labels; test {protocol.test}",
-        train_time=duration(record.time.get("train_s")),
+        protocol=protocol_text(record),
+        train_time=train_time(record),
         peak_memory=gib(record.memory.get("peak_rss_gib")),
         hardware=hardware(record.machine),
         command=record.command,
@@ -105,6 +105,19 @@ def _unmeasured(system: SurveySystem) -> ReportRow:
 
 
 # ---- formatting of single values ----------------------------------------------------------------------------------
+
+def protocol_text(record: Record) -> str:
+    """`'inductive; 22,500 labels; test full (25,000)'`, or the labels note alone for a figure with no protocol."""
+    protocol = record.protocol
+    if protocol.setting == "n/a":
+        return protocol.labels
+    return f"{protocol.setting}; {protocol.labels} labels; test {protocol.test}"
+
+
+def train_time(record: Record) -> str:
+    """The training time, `'not recorded'` when measured-but-lost, `'-'` when the figure involves no training."""
+    return duration(record.time["train_s"]) if "train_s" in record.time else "-"
+
 
 def percent(value: float | None) -> str:
     """`0.9289` -> `'92.89%'`; None -> `'-'`."""

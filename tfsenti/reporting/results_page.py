@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from tfsenti.reporting.records import Record, clean_machine
-from tfsenti.reporting.report import RECIPE_ORDER, duration, gib, percent
+from tfsenti.reporting.report import RECIPE_ORDER, gib, percent, protocol_text, train_time
 from tfsenti.reporting.survey import DATASETS
 
 TITLES = {
@@ -26,6 +26,8 @@ TITLES = {
     "bert": "BERT fine-tuning, keras_hub (`bert`)",
     "ktrain": "ktrain (`ktrain`)",
     "uda": "UDA, semi-supervised BERT (`uda`)",
+    "user-data": "Your own data (`benchmarks/amazon_stars.py`)",
+    "predict": "Streaming prediction (`cli.py predict`)",
 }
 
 INTRO = """# Results
@@ -39,7 +41,9 @@ the git history of this file.
 Protocol everywhere unless a record says otherwise: hyper-parameters and checkpoints chosen on a validation split
 carved from train with a fixed seed; the test split read once. Data: `../shared/datasets` (see its PROVENANCE.md
 files), or wherever `--data-dir` points. Commands run from the repository root. Times are wall-clock seconds on the
-machine named in each row (CPU only); peak memory is the process's maximum resident set size."""
+machine named in each row (CPU only); peak memory is the process's maximum resident set size. The records converted
+from the former lab notebook (dated 2026-11-29 to 2026-12-07) name the commit that first published their figure.
+`benchmarks/...` commands are the benchmark scripts; `python cli.py train ...` runs the same recipes by hand."""
 
 
 def render_results_page(records: Mapping[str, Record]) -> str:
@@ -48,9 +52,14 @@ def render_results_page(records: Mapping[str, Record]) -> str:
                      key=lambda name: (RECIPE_ORDER.index(name) if name in RECIPE_ORDER else len(RECIPE_ORDER), name))
     parts = [INTRO]
     for recipe in recipes:
-        mine = {rid: record for rid, record in records.items() if record.recipe == recipe}
+        mine = dict(sorted(((rid, record) for rid, record in records.items() if record.recipe == recipe),
+                           key=lambda item: (_dataset_rank(item[1].dataset), item[0])))
         parts.append(_section(recipe, mine))
     return "\n\n".join(parts).rstrip() + "\n"
+
+
+def _dataset_rank(dataset: str) -> int:
+    return list(DATASETS).index(dataset) if dataset in DATASETS else len(DATASETS)
 
 
 def _section(recipe: str, records: Mapping[str, Record]) -> str:
@@ -58,12 +67,10 @@ def _section(recipe: str, records: Mapping[str, Record]) -> str:
              "| record | dataset | run | test accuracy | protocol | train time | peak memory | date | machine |",
              "|---|---|---|---|---|---|---|---|---|"]
     for rid, record in records.items():
-        protocol = record.protocol
+        memory = gib(record.memory["peak_rss_gib"]) if "peak_rss_gib" in record.memory else "-"
         lines.append(f"| `{rid}` | {DATASETS.get(record.dataset, record.dataset)} | {record.name} | "
-                     f"{percent(record.test_accuracy)} | {protocol.setting}; {protocol.labels} labels; test "
-                     f"{protocol.test} | {duration(record.time.get('train_s'))} | "
-                     f"{gib(record.memory.get('peak_rss_gib'))} | {record.date[:10]} | "
-                     f"{clean_machine(record.machine)} |")
+                     f"{percent(record.test_accuracy)} | {protocol_text(record)} | {train_time(record)} | {memory} | "
+                     f"{record.date[:10]} | {clean_machine(record.machine)} |")
     lines += ["", "Commands, data and notes:", ""]
     for rid, record in records.items():
         lines.append(f"- `{rid}`: {record.what}. `{record.command}` (commit {record.commit}). Data: {record.data}. "
