@@ -20,7 +20,7 @@ def machine() -> str:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} cores (shared with other jobs), no GPU, {platform.platform()}, "
+    return (f"{cpu}, {os.cpu_count()} cores, no GPU, {platform.platform()}, "
             f"Python {platform.python_version()}")
 
 
