@@ -151,3 +151,20 @@ def test_mixed_bfloat16_predicts_and_exports_through_the_fused_graph(tmp_path):
     np.testing.assert_allclose(json.loads(done.stdout.strip().splitlines()[-1])["probabilities"], fused, atol=1e-5)
     keras_graph = recipe._probabilities(recipe._encode(texts), graph="keras")
     np.testing.assert_allclose(fused, keras_graph, atol=3e-2)
+
+
+def test_uda_advice_counts_the_unlabeled_rows_of_every_labeled_example():
+    """UDA puts 1 + 2 x unsup_ratio sequences through the model per labeled example; the suggested micro-batch
+    accounts for them, and that suggestion passes the same guard."""
+    import re
+
+    from tfsenti.bert.memory import MemoryBudgetError, guard_training_memory
+
+    shape = dict(recipe="uda", num_parameters=22_700_000, num_layers=6, hidden_dim=384, num_heads=12,
+                 sequence_length=128, batch_size=32, rows_per_example=7, budget_gib=4)
+    with pytest.raises(MemoryBudgetError, match=r"^uda: .*micro-batch 224 x length 128") as raised:
+        guard_training_memory(**shape)
+    micro = int(re.search(r"micro-batch of (\d+) with gradient accumulation", str(raised.value)).group(1))
+    assert guard_training_memory(**shape, accumulation_steps=32 // micro).micro_batch == 7 * micro
+    with pytest.raises(MemoryBudgetError):  # the next larger divisor of 32 does not fit
+        guard_training_memory(**shape, accumulation_steps=32 // (2 * micro))

@@ -124,3 +124,33 @@ def test_maxlen_beyond_the_checkpoints_positions_is_refused(checkpoint):
                                                        "params.maxlen=512"])
     with pytest.raises(ConfigError, match="maxlen=512 exceeds the 64 positions"):
         get_recipe_class("ktrain")(config, num_classes=2).fit(toy_dataset(8, seed=1))
+
+
+def test_memory_guard_refuses_before_preprocessing_and_names_a_batch_that_fits(checkpoint, tmp_path, monkeypatch):
+    import re
+
+    from tfsenti.bert import memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes",
+                        lambda: int((memory.RUNTIME_BYTES + 8 * 2**20) / memory.USABLE_FRACTION))
+
+    def recipe_with(batch_size):
+        config = build_config("ktrain", "imdb", default_file=False, overrides=[
+            f"train.pretrained={checkpoint}", *TINY, "params.maxlen=64", f"train.batch_size={batch_size}"])
+        return get_recipe_class("ktrain")(config, num_classes=3)
+
+    train = toy_dataset(30, seed=1, num_classes=3)
+    with pytest.raises(memory.MemoryBudgetError) as raised:
+        recipe_with(1024).fit(train, log_dir=tmp_path / "run")
+    message = str(raised.value)
+    assert message.startswith("ktrain: training would need about") and "micro-batch 1024 x length 64" in message
+    assert "params.maxlen" in message and "GiB is available" in message
+    assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "ktrain").exists()
+    batch = int(re.search(r"--batch-size (\d+) or smaller", message).group(1))
+    assert 1 < batch < 1024
+
+    fits, too_big = recipe_with(batch), recipe_with(batch + 1)
+    fits.folder_ = too_big.folder_ = fits._checkpoint_folder(train.texts, None)
+    fits._check_memory()  # the suggested batch passes the guard, one more does not
+    with pytest.raises(memory.MemoryBudgetError):
+        too_big._check_memory()

@@ -173,3 +173,42 @@ def test_params_are_validated():
         build_config("tfhub", "imdb", default_file=False, overrides=["params.learning_rate=0"])
     with pytest.raises(TfsentiError, match="truncation"):
         build_config("tfhub", "imdb", default_file=False, overrides=["params.truncation=middle"])
+
+
+# ---- memory guard (trainable BERT modules) ------------------------------------------------------------------
+def _suggested_batch(message: str) -> int:
+    import re
+
+    found = re.search(r"--batch-size (\d+) or smaller", message)
+    assert found, message
+    return int(found.group(1))
+
+
+def test_memory_guard_refuses_fine_tuning_a_bert_module_and_names_a_batch_that_fits(tmp_path, monkeypatch):
+    """A trainable BERT module with a batch too big for the memory is refused before the first step, with the
+    numbers and the largest batch that fits; that batch then trains, one more is refused again."""
+    from hub_fixtures import write_tiny_bert_checkpoint
+    from tfsenti.bert import memory
+
+    checkpoint = write_tiny_bert_checkpoint(tmp_path / "tiny-bert")
+    monkeypatch.setattr(memory, "available_memory_bytes",
+                        lambda: int((memory.RUNTIME_BYTES + 4 * 2**20) / memory.USABLE_FRACTION))
+    train = toy_dataset(16, seed=1)
+    common = [f"train.pretrained={checkpoint}", "params.max_length=16", "train.epochs=1", "params.trainable=true"]
+    with pytest.raises(memory.MemoryBudgetError) as raised:
+        _recipe([*common, "train.batch_size=512"]).fit(train, log_dir=tmp_path / "run")
+    message = str(raised.value)
+    assert message.startswith("tfhub: training would need about") and "micro-batch 512 x length 16" in message
+    assert "params.trainable=false" in message and "params.max_length" in message
+    assert not (tmp_path / "run" / "keras").exists()  # refused before training started
+    batch = _suggested_batch(message)
+    assert 1 < batch < 512
+
+    recipe = _recipe([*common, f"train.batch_size={batch}"])
+    recipe.fit(train)
+    assert recipe.is_fitted
+    with pytest.raises(memory.MemoryBudgetError):
+        _recipe([*common, f"train.batch_size={batch + 1}"]).fit(train)
+    frozen = _recipe([*common, "train.batch_size=512", "params.trainable=false"])
+    frozen.fit(train)  # a frozen module keeps no activations for a backward pass: not guarded
+    assert frozen.is_fitted

@@ -6,6 +6,9 @@ preprocessing, `get_learner`, `fit_onecycle`), as the survey's ktrain system doe
   `scratch` (a small random BERT with a vocabulary learned from the training texts: tests, pipeline checks).
 - Training: one-cycle with max LR `params.learning_rate` (ktrain's IMDB notebook: 2e-5, maxlen 500, batch 6,
   1 epoch), validation metrics each epoch, TensorBoard scalars, per-epoch weights in `<run>/checkpoints`.
+- Classes: any number (2 or more); targets go to ktrain one-hot, so a training set may lack a class.
+- Memory: before preprocessing, the guard every transformer recipe shares (`tfsenti.bert.memory`) refuses a batch x
+  maxlen that will not fit, naming the largest `--batch-size` that does (`params.memory_budget_gib` overrides).
 - Prediction: ktrain's own predictor (`ktrain.get_predictor`), kept in memory: nothing is pickled or unpickled.
 - Export: the raw-text SavedModel contract; ktrain tokenizes in Python, so the export tokenizes in the graph with
   `GraphWordPiece` (tensorflow_text ops, same vocab.txt and lower-casing as the Hugging Face tokenizer).

@@ -16,6 +16,11 @@ default (`params.cache_embeddings`) every text is embedded once and the head tra
 computation as running the module in every step (a test checks the weights agree), many times faster for BERT-sized
 modules. `params.embedding_cache_dir` keeps those embeddings on disk, so interrupted or repeated runs resume.
 
+Fine-tuning a BERT module (`params.trainable` with a module from `hub build` or a checkpoint folder) first runs the
+memory guard every transformer recipe shares (`tfsenti.bert.memory.guard_training_memory`): a batch x max length
+that will not fit is refused before the first step, with the numbers and the largest `--batch-size` that fits
+(`params.memory_budget_gib` overrides the free memory it checks against).
+
 hub.KerasLayer is a tf_keras (Keras 2) layer, so this recipe builds tf_keras models; nothing else in tfsenti does.
 The export is the model itself, module included: raw text in (DESIGN.md contract).
 
