@@ -154,3 +154,19 @@ def test_memory_guard_refuses_before_preprocessing_and_names_a_batch_that_fits(c
     fits._check_memory()  # the suggested batch passes the guard, one more does not
     with pytest.raises(memory.MemoryBudgetError):
         too_big._check_memory()
+
+
+def test_three_classes_with_one_missing_from_training(checkpoint, tmp_path):
+    """ktrain refuses integer labels that skip a class; the recipe's one-hot targets train a 3-output model anyway."""
+    from tfsenti.data.dataset import TextDataset
+
+    data = toy_dataset(24, seed=1, num_classes=3)
+    present = np.flatnonzero(data.labels != 1)
+    train = TextDataset([data.texts[i] for i in present], data.labels[present], class_names=data.class_names)
+    config = build_config("ktrain", "imdb", default_file=False, overrides=[f"train.pretrained={checkpoint}", *TINY,
+                                                                          "train.epochs=1", "params.checkpoints=false"])
+    recipe = get_recipe_class("ktrain")(config, num_classes=3)
+    recipe.fit(train, log_dir=tmp_path)
+    probabilities = recipe.predict_proba(["great film", "awful film", ""])
+    assert probabilities.shape == (3, 3) and recipe.model_.config.num_labels == 3
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

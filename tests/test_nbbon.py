@@ -98,6 +98,34 @@ def test_multiclass_one_vs_rest():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
 
 
+def test_num_classes_must_cover_the_labels():
+    """A recipe built for fewer classes than the data has would train a silently wrong model: refused."""
+    from tfsenti.errors import ConfigError
+
+    for wrong in (1, 0, 2.5, True):
+        with pytest.raises(ConfigError, match=r"nbbon recipe needs num_classes >= 2"):
+            _recipe(num_classes=wrong)
+    three = TextDataset(["red", "green", "blue"] * 4, [0, 1, 2] * 4, class_names=("r", "g", "b"))
+    with pytest.raises(ConfigError, match=r"num_classes=2 but the data has label 2 .*num_classes=len\(class_names\)"):
+        _recipe().fit(three)
+    with pytest.raises(ConfigError, match="label 2"):  # the validation split is checked too
+        _recipe().fit(_toy(), three)
+
+
+def test_one_vs_rest_probabilities_survive_underflow_and_match_the_graph():
+    import tensorflow as tf
+
+    from tfsenti.recipes.nbbon import one_vs_rest_probabilities
+
+    logits = np.array([[-900.0, -1000.0, -950.0], [2.0, -1.0, 0.5], [0.0, 0.0, 0.0]])
+    expected = 1.0 / (1.0 + np.exp(-logits[1]))
+    in_numpy = one_vs_rest_probabilities(logits)
+    assert np.isfinite(in_numpy).all() and in_numpy[0].argmax() == 0
+    np.testing.assert_allclose(in_numpy[1], expected / expected.sum())
+    np.testing.assert_allclose(in_numpy.sum(axis=1), 1.0)
+    np.testing.assert_allclose(one_vs_rest_probabilities(tf.constant(logits), tf).numpy(), in_numpy, atol=1e-12)
+
+
 def test_c_grid_is_chosen_on_validation_not_on_anything_else():
     # train: "great" is positive; validation says the opposite for "fine" only a large C can fit... instead we
     # check the selection logic directly: the chosen C is the one with the best VALIDATION accuracy reported
