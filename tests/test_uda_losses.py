@@ -137,3 +137,25 @@ def test_losses_reduce_over_the_global_batch_across_replicas():
     assert int(replicas) == 2
     # unequal replica batches (1 and 3 examples): the summed shares are the mean over all 4, not a mean of means
     assert float(total) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_losses_on_more_than_two_classes():
+    """3 and 5 classes: TSA starts at chance (1/K) and masks on the correct-class softmax probability; the
+    consistency loss is the KL between the full K-class distributions."""
+    k5 = np.log(np.array([[4.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0]], np.float32))  # p = 0.5, 0.2
+    labels = np.array([0, 0])
+    start = float(tsa_threshold("linear", 0.0, 5))
+    assert start == pytest.approx(0.2)
+    parts = supervised_tsa_loss(k5, labels, threshold=start)  # 0.5 > 0.2 masked; 0.2 (chance) kept
+    assert float(parts.masked) == 1.0
+    assert float(global_mean(parts.loss_sum, parts.count)) == pytest.approx(math.log(5.0), rel=1e-5)
+
+    original = np.array([[2.0, 0.5, -1.0], [0.0, 0.6, 0.2]], np.float32)
+    augmented = np.array([[0.3, 0.2, 0.1], [1.0, -1.0, 0.0]], np.float32)
+    parts = consistency_loss(original, augmented, temperature=0.85, confidence_threshold=0.5)
+    # row 0: max softmax 0.79 > 0.5 kept; row 1: 0.45 masked; the mean is over both rows
+    assert _softmax(original[1]).max() < 0.5 < _softmax(original[0]).max()
+    expected = _kl(_softmax(original[0] / 0.85), _softmax(augmented[0])) / 2
+    assert float(global_mean(parts.loss_sum, parts.count)) == pytest.approx(expected, rel=1e-5)
+    only_two = _kl(_softmax(original[0, :2] / 0.85), _softmax(augmented[0, :2])) / 2
+    assert abs(only_two - expected) > 1e-3  # the third class counts
