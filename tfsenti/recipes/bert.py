@@ -357,9 +357,9 @@ def build_tokenizer(source, texts: Sequence[str] = (), *, scratch_vocabulary_siz
         vocabulary = (Path(source.location) / "vocab.txt").read_text(encoding="utf-8").splitlines()
         return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=source.lowercase,
                                               strip_accents=source.strips_accents)
-    from tfsenti.bert.checkpoint import _from_preset
+    from tfsenti.bert.checkpoint import from_preset
 
-    return _from_preset(keras_hub.models.BertTokenizer, source)
+    return from_preset(keras_hub.models.BertTokenizer, source)
 
 
 def _classifier(backbone, num_classes: int, dropout: float, pooling: str = "cls"):
