@@ -130,7 +130,7 @@ def test_a_model_name_that_cannot_be_fetched_gives_the_offline_advice(monkeypatc
 
     from tfsenti.ktrain_support.pretrained import resolve_transformers_folder
 
-    monkeypatch.delenv("TFSENTI_OFFLINE", raising=False)
+    monkeypatch.setenv("TFSENTI_OFFLINE", "0")  # network allowed: no probe, the download itself fails
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")

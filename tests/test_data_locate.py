@@ -128,7 +128,7 @@ def tiny_spec(url: str, sha256: str | None, *, extract: bool = False, path: str 
 
 
 def test_download_from_file_url_with_checksum(tmp_path, cache, monkeypatch):
-    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setenv("TFSENTI_OFFLINE", "0")  # online: try the download (no probe)
     remote = tmp_path / "remote" / "ratings_train.txt"
     remote.parent.mkdir()
     remote.write_bytes(NSMC_ROWS)
@@ -140,7 +140,7 @@ def test_download_from_file_url_with_checksum(tmp_path, cache, monkeypatch):
 
 
 def test_download_checksum_mismatch_is_rejected_and_deleted(tmp_path, cache, monkeypatch):
-    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setenv("TFSENTI_OFFLINE", "0")  # online: try the download (no probe)
     remote = tmp_path / "ratings_train.txt"
     remote.write_bytes(NSMC_ROWS)
     monkeypatch.setitem(REGISTRY, "tiny", tiny_spec(remote.as_uri(), "0" * 64))
@@ -150,7 +150,7 @@ def test_download_checksum_mismatch_is_rejected_and_deleted(tmp_path, cache, mon
 
 
 def test_network_failure_is_a_clear_not_found_error(cache, monkeypatch):
-    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setenv("TFSENTI_OFFLINE", "0")  # online: try the download (no probe)
 
     def no_network(url, timeout):
         assert timeout <= 10
@@ -162,7 +162,7 @@ def test_network_failure_is_a_clear_not_found_error(cache, monkeypatch):
 
 
 def test_unverified_download_refused_unless_allowed(tmp_path, cache, monkeypatch):
-    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setenv("TFSENTI_OFFLINE", "0")  # online: try the download (no probe)
     folder = tmp_path / "pkg"
     put_nsmc(folder / "amazon_like")
     archive = tmp_path / "tiny.tgz"
@@ -259,7 +259,7 @@ def test_spec_is_plain_data():
 
 
 def test_interrupted_extraction_is_redone_from_the_cached_archive(tmp_path, cache, monkeypatch):
-    monkeypatch.delenv("TFSENTI_OFFLINE")
+    monkeypatch.setenv("TFSENTI_OFFLINE", "0")  # online: try the download (no probe)
     monkeypatch.setenv("TFSENTI_ALLOW_UNVERIFIED", "1")
     put_nsmc(tmp_path / "pkg" / "inner")
     spec = tiny_spec("https://example.invalid/tiny.tgz", None, extract=True, path="inner/ratings_train.txt")

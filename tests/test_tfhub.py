@@ -67,8 +67,10 @@ def test_offline_handle_error_names_what_to_provide():
 
 
 def test_unreachable_hub_is_an_error_not_a_hang(monkeypatch):
+    from tfsenti import network
+
     monkeypatch.delenv("TFSENTI_OFFLINE")
-    monkeypatch.setattr(handles, "_reachable", lambda host, timeout=3.0: False)
+    monkeypatch.setattr(network, "can_connect", lambda host, *args, **kwargs: False)
     with pytest.raises(ModuleNotAvailableError, match=r"(?s)tfhub.dev cannot be reached .*train-text"):
         resolve_module("nnlm-en-dim128")
 

@@ -4,7 +4,8 @@ Environment variables:
     TFSENTI_DATA_DIR: a dataset folder, or a parent holding `<name>/` folders (e.g. `../shared/datasets`).
     TFSENTI_CACHE_DIR: the tfsenti cache root; datasets go to `$TFSENTI_CACHE_DIR/datasets/<name>/`
         (default `~/.cache/tfsenti/datasets/<name>/`).
-    TFSENTI_OFFLINE=1: never download.
+    TFSENTI_OFFLINE: 1/true/yes/on never downloads, 0/false/no/off always tries, unset probes the download host
+        (one rule for all of tfsenti: `tfsenti.network`).
     TFSENTI_ALLOW_UNVERIFIED=1: accept downloads that have no pinned sha256.
 
 The data folders are only read, never written (they may be read-only mounts); downloads go to the cache.
@@ -20,9 +21,11 @@ import dataclasses
 import os
 import socket
 import urllib.error
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
+from tfsenti import network
 from tfsenti.data.archive import safe_extract
 from tfsenti.data.download import download_file
 from tfsenti.data.registry import REGISTRY, DatasetSpec, SourceFile
@@ -60,9 +63,21 @@ def cache_dir(name: str) -> Path:
     return base / "datasets" / name
 
 
-def is_offline() -> bool:
-    """True when `TFSENTI_OFFLINE` is set to 1/true/yes/on."""
-    return os.environ.get("TFSENTI_OFFLINE", "").strip().lower() in _TRUE
+def download_blocked_reason(spec: DatasetSpec) -> str | None:
+    """Why `spec`'s download URLs may not be fetched now (see `tfsenti.network`), or None; local (file://) URLs
+    never need the network.
+
+    Example:
+        >>> from tfsenti.data.registry import Download
+        >>> local = Download("file:///srv/data/imdb.tar.gz", None, "imdb.tar.gz")
+        >>> download_blocked_reason(dataclasses.replace(get_spec("imdb"), downloads=(local,))) is None
+        True
+    """
+    for host in dict.fromkeys(urllib.parse.urlparse(item.url).hostname for item in spec.downloads):
+        reason = network.offline_reason(host) if host else None
+        if reason:
+            return reason
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +132,7 @@ def locate(name: str, data_dir: str | Path | None = None, *, splits: Sequence[st
     """The folder holding `name`'s files for `splits` (default: all), downloading into the cache if needed.
 
     Order: `data_dir` (or, when it is None, `TFSENTI_DATA_DIR`), each also as a parent of `<name>/`; then the
-    cache; then the official URL (not when `TFSENTI_OFFLINE=1` or `download=False`). Raises
+    cache; then the official URL (not offline, see `tfsenti.network`, nor with `download=False`). Raises
     `DatasetNotFoundError` naming the files to provide, the folders searched, and how to fix it.
 
     Example:
@@ -135,11 +150,14 @@ def locate(name: str, data_dir: str | Path | None = None, *, splits: Sequence[st
         searched.append(SearchedFolder(folder, origin, found))
         if found:
             return folder
-    if not download or is_offline():
-        why = "TFSENTI_OFFLINE=1 is set" if is_offline() else "downloading was not requested"
-        raise DatasetNotFoundError(not_found_message(spec, splits, searched, f"no download: {why}."))
+    if not download:
+        raise DatasetNotFoundError(not_found_message(spec, splits, searched,
+                                                     "no download: downloading was not requested."))
     if not spec.downloads:
         raise DatasetNotFoundError(not_found_message(spec, splits, searched, "no download URL is known."))
+    blocked = download_blocked_reason(spec)
+    if blocked:
+        raise DatasetNotFoundError(not_found_message(spec, splits, searched, f"no download: {blocked}."))
     try:
         _download_into_cache(spec, progress=progress)
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, DataError) as error:

