@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import time
 from collections.abc import Sequence
@@ -110,13 +109,10 @@ def log_hparams(log_dir: str | Path, config, metrics: dict[str, float]) -> None:
 
 def confusion_image(matrix: np.ndarray, class_names: Sequence[str] = ()) -> np.ndarray:
     """Render a confusion matrix as an RGB uint8 image (H, W, 3)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from tfsenti.reporting.figures import figure_to_image, new_figure
 
     names = list(class_names) or [str(i) for i in range(len(matrix))]
-    figure, axis = plt.subplots(figsize=(3 + 0.6 * len(names), 3 + 0.6 * len(names)), dpi=80)
+    figure, axis = new_figure(3 + 0.6 * len(names), 3 + 0.6 * len(names), dpi=80)
     axis.imshow(matrix, cmap="Blues")
     axis.set_xticks(range(len(names)), names, rotation=45, ha="right")
     axis.set_yticks(range(len(names)), names)
@@ -126,14 +122,7 @@ def confusion_image(matrix: np.ndarray, class_names: Sequence[str] = ()) -> np.n
         colour = "white" if count > matrix.max() / 2 else "black"
         axis.text(column, row, str(count), ha="center", va="center", color=colour)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    import matplotlib.image
-
-    buffer.seek(0)
-    rgba = matplotlib.image.imread(buffer, format="png")
-    return (rgba[..., :3] * 255).astype(np.uint8)
+    return figure_to_image(figure)
 
 
 def preformatted_markdown(text: str) -> str:

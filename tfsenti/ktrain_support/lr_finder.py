@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from pathlib import Path
 
@@ -55,16 +54,12 @@ def run_lr_find(learner, *, start_lr: float, lr_mult: float, max_epochs: int | N
 
 def plot_lr_find(result: LRFindResult, *, title: str = "") -> np.ndarray:
     """The loss-versus-learning-rate plot (log x axis, suggestion marked) as an RGB uint8 image (H, W, 3)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.image
-    from matplotlib import pyplot as plt
+    from tfsenti.reporting.figures import figure_to_image, new_figure
 
     lrs, losses = np.asarray(result.lrs), np.asarray(result.losses)
     skip_start, skip_end = (10, 5) if len(lrs) > 30 else (0, 0)  # ktrain's lr_plot defaults on long curves
     shown = slice(skip_start, len(lrs) - skip_end)
-    figure, axis = plt.subplots(figsize=(7, 4.5), dpi=100)
+    figure, axis = new_figure(7, 4.5, dpi=100)
     axis.plot(lrs[shown], losses[shown], color="tab:blue", label="loss")
     axis.set_xscale("log")
     axis.set_xlabel("learning rate (log scale)")
@@ -80,12 +75,7 @@ def plot_lr_find(result: LRFindResult, *, title: str = "") -> np.ndarray:
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(loc="best")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    buffer.seek(0)
-    rgba = matplotlib.image.imread(buffer, format="png")
-    return (rgba[..., :3] * 255).astype(np.uint8)
+    return figure_to_image(figure)
 
 
 def save_lr_find(result: LRFindResult, output_dir: str | Path, *, title: str = "") -> LRFindResult:

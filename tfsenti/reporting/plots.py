@@ -1,6 +1,7 @@
 """One picture per dataset: test accuracy against training time, a point per run, the papers' figures as lines.
 
-Drawn with matplotlib's Agg canvas on a Figure object (no pyplot, no global backend switch), from the records only.
+Drawn on `tfsenti.reporting.figures.new_figure` (an Agg canvas, no pyplot, no global backend switch), from the
+records only.
 
 Example:
     >>> import tempfile
@@ -32,13 +33,10 @@ def plottable(records: Iterable[Record], dataset: str) -> list[Record]:
 
 def plot_accuracy_vs_time(records: Iterable[Record], dataset: str, path: str | Path) -> Path:
     """Write the PNG for `dataset` to `path` (a log time axis; grey lines: the papers' reported figures)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from tfsenti.reporting.figures import new_figure
 
     points = plottable(records, dataset)
-    figure = Figure(figsize=(8, 5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    figure, axes = new_figure(8, 5, dpi=100)
     for record in points:
         seconds, accuracy = record.time["train_s"], 100 * record.test_accuracy
         marker = "s" if record.protocol.setting == "transductive" else "o"
