@@ -36,7 +36,7 @@ texts = json.loads(open(args["texts"]).read())
 import keras, tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(args["threads"])
 from tfsenti.config import build_config
-from tfsenti.recipes.bert import BertRecipe, _batches
+from tfsenti.recipes.bert import BertRecipe, length_bucketed_batches
 from tfsenti.data.dataset import TextDataset
 from tfsenti import export
 B, L = args["batch"], args["length"]
@@ -47,8 +47,9 @@ config = build_config("bert", "imdb", overrides=[f"train.pretrained={args['pretr
 recipe = BertRecipe(config, num_classes=2)
 labels = [i % 2 for i in range(len(texts))]
 recipe.fit(TextDataset(texts[: 2 * B], labels[: 2 * B]), log_dir=tempfile.mkdtemp())   # builds + compiles
-encoded = recipe._encode(texts)
-data = _batches(encoded, np.array(labels, np.int32), B, seed=0)
+packed = recipe.packer_(texts)   # the graph the recipe and its export tokenize with
+encoded = {"token_ids": packed["token_ids"].numpy(), "lengths": packed["padding_mask"].numpy().sum(axis=1)}
+data = length_bucketed_batches(encoded, np.array(labels, np.int32), B, seed=0)
 times = []
 class Clock(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None): self.t = time.perf_counter()

@@ -127,7 +127,7 @@ class BertRecipe(Recipe):
         labels = np.asarray(train.labels, dtype=np.int32)
 
         def make_dataset(epoch: int):
-            return _batches(train_ids, labels, micro_batch, seed=train_config.seed * 1009 + epoch)
+            return length_bucketed_batches(train_ids, labels, micro_batch, seed=train_config.seed * 1009 + epoch)
 
         evaluate, validation_ids = None, None
         if validation is not None and len(validation):
@@ -396,7 +396,7 @@ def _learn_vocabulary(texts: Sequence[str], size: int) -> list[str]:
                                                               reserved_tokens=SPECIAL_TOKENS)
 
 
-def _batches(encoded: dict[str, np.ndarray], labels: np.ndarray, batch_size: int, *, seed: int):
+def length_bucketed_batches(encoded: dict[str, np.ndarray], labels: np.ndarray, batch_size: int, *, seed: int):
     """One epoch of batches: shuffled, grouped by length within buckets of BUCKET_BATCHES batches, each trimmed to
     its longest text. Deterministic in `seed`, so a resumed epoch sees the same batches."""
     import tensorflow as tf
