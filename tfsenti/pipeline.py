@@ -283,7 +283,8 @@ def evaluate_model(model_path: str | Path, *, data: str | None = None, data_dir:
     metrics["per_class"] = evaluation.per_class_report(dataset.labels, probabilities, dataset.class_names)
     metrics["confusion_matrix"] = confusion.tolist()
     if log_dir:
-        log_evaluation(log_dir, f"evaluate-{split}", metrics, confusion=confusion, class_names=dataset.class_names)
+        log_evaluation(log_dir, f"evaluate-{split}", metrics, confusion=confusion, class_names=dataset.class_names,
+                       report=evaluation.format_report(metrics["per_class"], confusion, dataset.class_names))
     return {"dataset": name, "split": split, "model": str(export.resolve_version(model_path)), **metrics}
 
 
@@ -309,5 +310,9 @@ def _evaluate_split(recipe, dataset: TextDataset, split: str, log_dir: Path) -> 
         confusion=evaluation.confusion_matrix(dataset.labels, probabilities.argmax(1), probabilities.shape[1]),
         class_names=dataset.class_names,
         examples=evaluation.misclassified(dataset.texts, dataset.labels, probabilities, k=8),
+        report=evaluation.format_report(
+            evaluation.per_class_report(dataset.labels, probabilities, dataset.class_names),
+            evaluation.confusion_matrix(dataset.labels, probabilities.argmax(1), probabilities.shape[1]),
+            dataset.class_names),
     )
     return metrics
