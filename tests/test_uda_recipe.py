@@ -77,7 +77,7 @@ def test_supervised_only_arm_needs_no_unlabeled_text():
 @pytest.mark.parametrize("override, message", [
     ("params.tsa=cosine", r"Unknown TSA schedule 'cosine'.*'linear', 'log', 'exp', 'none'"),
     ("params.augmentation=eda", r"Unknown augmentation 'eda'.*'tf_idf', 'uniform', 'back_translation'"),
-    ("params.strategy=tpu_pod", r"Unknown strategy 'tpu_pod'.*'default', 'mirrored', 'multi_worker'"),
+    ("train.strategy=tpu_pod", r"train.strategy' must be one of \['default', 'mirrored', 'multi_worker'\]"),
     ("params.unsup_ratio=-1", r"unsup_ratio must be >= 0"),
 ])
 def test_config_errors_name_the_options(override, message):
@@ -113,7 +113,7 @@ from tfsenti.config import build_config
 from tfsenti.recipes import get_recipe_class
 from toy_data import toy_dataset
 overrides = sys.argv[1:] + ["train.epochs=1", "params.train_steps=3", "params.labeled_per_class=8",
-                            "params.unsup_ratio=1", "params.strategy=mirrored",
+                            "params.unsup_ratio=1", "train.strategy=mirrored",
                             f"params.cache_dir={tempfile.mkdtemp()}"]
 recipe = get_recipe_class("uda")(build_config("uda", "imdb", default_file=False, overrides=overrides), num_classes=2)
 recipe.fit(toy_dataset(40, seed=1), None)

@@ -35,6 +35,7 @@ def train(
     pretrained: str | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
+    strategy: str | None = None,
     seed: int | None = None,
     limit_train: int | None = None,
     limit_test: int | None = None,
@@ -51,7 +52,8 @@ def train(
     """Train a `model` (recipe: nbbon, dvcosine, tfhub, bert, ktrain, uda) on `data`, evaluate, export.
 
     `data` is a known dataset (imdb, nsmc, amazon) or your own CSV / TSV / JSON Lines file (gzip or not) or folder
-    with one sub-folder per class. `params` sets the recipe's own settings (`{"C": 0.5}` is `--set params.C=0.5`);
+    with one sub-folder per class. `strategy` (default, mirrored, multi_worker) distributes the Keras recipes with
+    tf.distribute; `batch_size` is then the global batch (docs/CLUSTER.md). `params` sets the recipe's own settings (`{"C": 0.5}` is `--set params.C=0.5`);
     `overrides` takes `--set` strings as they are. Returns a `TrainResult` (`run_dir`, `model_dir`, `metrics`).
 
     Example:
@@ -61,8 +63,8 @@ def train(
     """
     config = build_run_config(
         model, data, test=test, validation=validation, text_columns=text_columns, label_column=label_column,
-        delimiter=delimiter, pretrained=pretrained, epochs=epochs, batch_size=batch_size, seed=seed,
-        limit_train=limit_train, limit_test=limit_test, data_dir=data_dir, name=name, strict=strict,
+        delimiter=delimiter, pretrained=pretrained, epochs=epochs, batch_size=batch_size, strategy=strategy,
+        seed=seed, limit_train=limit_train, limit_test=limit_test, data_dir=data_dir, name=name, strict=strict,
         config_file=config_file, params=params, overrides=overrides)
     from tfsenti.pipeline import train as run_training
 
@@ -70,8 +72,8 @@ def train(
 
 
 def build_run_config(model: str, data: str, *, test=None, validation=None, text_columns=(), label_column=None,
-                     delimiter=None, pretrained=None, epochs=None, batch_size=None, seed=None, limit_train=None,
-                     limit_test=None, data_dir=None, name=None, strict=False, config_file=None, params=None,
+                     delimiter=None, pretrained=None, epochs=None, batch_size=None, strategy=None, seed=None,
+                     limit_train=None, limit_test=None, data_dir=None, name=None, strict=False, config_file=None, params=None,
                      overrides=(), extra_values: dict[str, Any] | None = None):
     """The RunConfig that `train` (and `python cli.py train`) runs, from the same arguments.
 
@@ -87,7 +89,8 @@ def build_run_config(model: str, data: str, *, test=None, validation=None, text_
     values = {"data.test": test, "data.validation": validation, "data.label_column": label_column,
               "data.delimiter": delimiter, "data.data_dir": data_dir, "data.limit_train": limit_train,
               "data.limit_test": limit_test, "train.seed": seed, "train.epochs": epochs,
-              "train.batch_size": batch_size, "train.pretrained": pretrained, "name": name}
+              "train.batch_size": batch_size, "train.strategy": strategy, "train.pretrained": pretrained,
+              "name": name}
     values = {key: value for key, value in values.items() if value is not None}
     if text_columns:
         values["data.text_columns"] = list(text_columns)

@@ -111,7 +111,12 @@ def _user_data_options(function):
 @click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on a seeded sample of N examples.")
 @click.option("--seed", type=int, help="Random seed for splits, sampling and training.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (recipes that iterate).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size; the global batch under "
+              "--strategy (summed over every replica of every worker; each computes its share).")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multi_worker"]), help="tf.distribute "
+              "strategy for the Keras recipes (bert, uda, tfhub): mirrored = every GPU of this machine, multi_worker "
+              "= the cluster in TF_CONFIG (docs/CLUSTER.md); the learning-rate schedule counts global steps "
+              "[default: train.strategy, default].")
 @click.option("--pretrained", metavar="NAME_OR_PATH", help="Pretrained weights: a keras_hub preset, TF-Hub "
               "handle, transformers name or a local folder, whatever the recipe takes.")
 @click.option("--name", help="Export name, a plain folder name under --models-dir [default: <data>-<model>, "
@@ -127,7 +132,7 @@ def _user_data_options(function):
               "or keep them frozen (params.trainable) [default: the config's, trainable as in the tutorial].")
 def train(model, data, test_file, validation_file, text_columns, label_column, delimiter, data_dir, config_file,
           overrides, limit_train, limit_test, seed, epochs, batch_size, pretrained, name, strict, runs_dir,
-          models_dir, labeled_per_class=None, precision=None, trainable=None) -> None:
+          models_dir, labeled_per_class=None, precision=None, trainable=None, strategy=None) -> None:
     """Train a model, evaluate it (validation, then test once) and export it as a SavedModel.
 
     Writes runs/<data>-<model>-<time>/ (config.yaml, metrics.json, TensorBoard events) and
@@ -153,8 +158,8 @@ def train(model, data, test_file, validation_file, text_columns, label_column, d
     config = build_run_config(
         model, data, test=test_file, validation=validation_file, text_columns=text_columns,
         label_column=label_column, delimiter=delimiter, pretrained=pretrained, epochs=epochs, batch_size=batch_size,
-        seed=seed, limit_train=limit_train, limit_test=limit_test, data_dir=data_dir, name=name, strict=strict,
-        config_file=config_file, overrides=overrides,
+        strategy=strategy, seed=seed, limit_train=limit_train, limit_test=limit_test, data_dir=data_dir, name=name,
+        strict=strict, config_file=config_file, overrides=overrides,
         extra_values={"params.labeled_per_class": labeled_per_class, "params.precision": precision,
                       "params.trainable": trainable})
     if config.train.pretrained and not _recipe_class(model).uses_pretrained:

@@ -23,7 +23,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -87,8 +87,9 @@ class TrainConfig:
 
     seed: int = 1234
     epochs: int = 1
-    batch_size: int = 32
+    batch_size: int = 32  # the global batch: summed over every replica of every worker (tfsenti.training.distribute)
     pretrained: str | None = None
+    strategy: Literal["default", "mirrored", "multi_worker"] = "default"  # tf.distribute strategy (Keras recipes)
 
     def __post_init__(self):
         for key in ("epochs", "batch_size"):
@@ -250,6 +251,10 @@ def build_config(
     if unknown:
         raise ConfigError(f"Unknown top-level config key(s) {sorted(unknown)}; allowed: {list(_TOP_LEVEL)}.")
     built = {name: _build_dataclass(cls, raw.get(name) or {}, name) for name, cls in sections.items()}
+    refusal = get_recipe_class(recipe).strategy_refusal
+    if built["train"].strategy != "default" and refusal:
+        raise ConfigError(f"train.strategy={built['train'].strategy!r} is not available for the {recipe} recipe: "
+                          f"{refusal}. Use --strategy default (the strategies distribute bert, uda and tfhub).")
     if config_file is None and default_file:
         text_defaults = language_config_file(recipe, built["data"])
         if text_defaults is not None:

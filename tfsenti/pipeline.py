@@ -159,7 +159,21 @@ def train(config, *, runs_root: str | Path = "runs", models_root: str | Path = "
     """Train, evaluate and export one model as described by `config` (a RunConfig).
 
     The data is read and checked before the run folder is created, so bad data leaves nothing half-written.
+    Under `train.strategy=multi_worker` only the chief writes into `runs_root` and `models_root`; the other workers
+    run the same steps into temporary folders that are removed when they return (their TrainResult names them).
     """
+    from tfsenti.training import distribute
+
+    if config.train.strategy == "default":
+        return _train(config, runs_root=runs_root, models_root=models_root, progress=progress)
+    # created first: multi-worker configures TensorFlow's collectives before any other op runs
+    role = distribute.worker_role(distribute.get_strategy(config.train.strategy))
+    with distribute.chief_or_temporary(runs_root, is_chief=role.is_chief) as runs_here, \
+            distribute.chief_or_temporary(models_root, is_chief=role.is_chief) as models_here:
+        return _train(config, runs_root=runs_here, models_root=models_here, progress=progress)
+
+
+def _train(config, *, runs_root: str | Path, models_root: str | Path, progress: bool) -> TrainResult:
     recipe_class = get_recipe_class(config.recipe)
     if is_user_data(config.data.name):
         data = prepare_data(config, progress=progress)

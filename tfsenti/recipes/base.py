@@ -32,6 +32,8 @@ class Recipe(abc.ABC):
     name: ClassVar[str]
     Params: ClassVar[type]
     uses_pretrained: ClassVar[bool] = False  # whether --pretrained means something for this recipe
+    # why train.strategy must stay `default` (None: the recipe trains with Keras under any tf.distribute strategy)
+    strategy_refusal: ClassVar[str | None] = "it does not train with Keras, so there is nothing to distribute"
 
     def __init__(self, config, *, num_classes: int):
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:

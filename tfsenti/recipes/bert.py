@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -38,11 +38,27 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 BUCKET_BATCHES = 50  # batches sorted by length together; more = less padding, less randomness
 
 
+@dataclasses.dataclass
+class BatchPlan:
+    """What one fit trains on: `make_dataset(epoch)` (the same batches every call), its steps, the epochs (`rounds`
+    for uda), the optimizer updates the schedule spans, and the input kind that decides how workers shard it."""
+
+    make_dataset: Callable[[int], object]
+    steps_per_epoch: int
+    epochs: int
+    total_updates: int
+    input_kind: str
+    micro_batch: int
+    round_name: str = "epoch"
+    details: dict = dataclasses.field(default_factory=dict)
+
+
 class BertRecipe(Recipe):
     """Fine-tuned BERT classifier: [CLS] pooled output -> dropout -> dense softmax."""
 
     name = "bert"
     uses_pretrained = True
+    strategy_refusal = None  # trains under any tf.distribute strategy (train.strategy)
 
     @dataclasses.dataclass(frozen=True)
     class Params:
@@ -79,79 +95,146 @@ class BertRecipe(Recipe):
                 raise ValueError(f"sequence_length must be >= 2, received {self.sequence_length}")
 
     # -- fit ----------------------------------------------------------------------------------------------------
+    # One fit for bert and uda: uda overrides only the hooks where it differs (_select_examples, _rows_per_example,
+    # _plan_batches, _compile_trainer, _summary).
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
         import keras
 
         from tfsenti.bert import memory
         from tfsenti.bert.presets import resolve_pretrained
+        from tfsenti.training import distribute
         from tfsenti.training.loop import fit_resumable
-        from tfsenti.training.optimizer import build_optimizer
-        from tfsenti.training.precision import precision_policy
         from tfsenti.training.schedules import build_schedule
 
         self.check_labels(train, validation)
         params, train_config = self.params, self.config.train
-        batch_size, accumulation = train_config.batch_size, params.accumulation_steps
+        strategy = distribute.get_strategy(train_config.strategy)
+        role = distribute.worker_role(strategy)
+        micro_batch = self._micro_batch(strategy.num_replicas_in_sync)
+        keras.utils.set_random_seed(train_config.seed)
+        labeled, validation, rest = self._select_examples(train, validation, micro_batch)
+
+        # -- model: tokenizer + packer, backbone, head; variables under the strategy (mirrored on every replica)
+        pretrained = train_config.pretrained or DEFAULT_PRETRAINED.get(self.config.data.name)
+        self.source_ = resolve_pretrained(pretrained)
+        log.info("%s: pretrained %s (%s, %s tokenizer)", self.name, pretrained, self.source_.location or "random init",
+                 self.source_.tokenizer)
+        with strategy.scope():
+            backbone = self.build_classifier(pretrained, train.texts)
+
+        # -- memory guard, before anything big is allocated: the rows of a global batch this worker computes
+        estimate = memory.guard_training_memory(
+            recipe=self.name, num_parameters=self.model_.count_params(), num_layers=backbone.num_layers,
+            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads,
+            batch_size=distribute.per_worker_batch(train_config.batch_size, role),
+            sequence_length=params.sequence_length, accumulation_steps=params.accumulation_steps,
+            precision=params.precision, rows_per_example=self._rows_per_example(micro_batch),
+            budget_gib=params.memory_budget_gib)
+
+        # -- data and schedule: steps are global steps (a global batch each), whatever the number of workers
+        plan = self._plan_batches(labeled, rest, unlabeled, micro_batch)
+        schedule = build_schedule(params.schedule, params.learning_rate, total_steps=plan.total_updates,
+                                  warmup_fraction=params.warmup_fraction)
+        with strategy.scope():
+            trainer = self._compile_trainer(schedule, plan)
+
+        evaluate = None
+        if validation is not None and len(validation):
+            evaluate = self._validation_scorer(self._encode(validation.texts, progress="tokenizing validation"),
+                                               validation.labels, log_dir)
+        checkpoint_dir = self._checkpoint_dir(log_dir, role)
+        log.info("%s: %d steps of %d rows per %s, %d %ss; checkpoints every %d steps in %s (to resume after an "
+                 "interruption, rerun with --set params.checkpoint_dir=%s)", self.name, plan.steps_per_epoch,
+                 micro_batch, plan.round_name, plan.epochs, plan.round_name, params.checkpoint_every, checkpoint_dir,
+                 checkpoint_dir)
+        with strategy.scope():  # optimizer slots and the loop's progress variables are created under it too
+            result = fit_resumable(
+                trainer, lambda epoch: distribute.shard_by_policy(plan.make_dataset(epoch), plan.input_kind),
+                steps_per_epoch=plan.steps_per_epoch, epochs=plan.epochs, checkpoint_dir=checkpoint_dir,
+                evaluate=evaluate, patience=params.patience, checkpoint_every=params.checkpoint_every,
+                log_dir=log_dir, log_every=params.log_every, verbose=params.verbose)
+        self.fit_result_, self.trainer_ = result, trainer
+        self.is_fitted = True
+        self._weights_changed()
+        summary = self._summary(result, plan)
+        summary.update(resumed_from_step=result.resumed_from_step, memory_estimate_gib=round(estimate.total_gib, 3))
+        if role.count > 1:
+            summary.update(workers=role.count, worker_index=role.index)
+        if result.best_score is not None:
+            summary.update({"best_validation_accuracy": result.best_score, f"best_{plan.round_name}": result.best_epoch})
+        return summary
+
+    def _micro_batch(self, replicas: int) -> int:
+        """The global micro-batch (batch_size / accumulation_steps), checked against the replicas that share it."""
+        batch_size, accumulation = self.config.train.batch_size, self.params.accumulation_steps
         if batch_size % accumulation:
             raise ConfigError(f"train.batch_size ({batch_size}) must be a multiple of params.accumulation_steps "
                               f"({accumulation}): the micro-batch is batch_size / accumulation_steps.")
         micro_batch = batch_size // accumulation
-        keras.utils.set_random_seed(train_config.seed)
-        pretrained = train_config.pretrained or DEFAULT_PRETRAINED.get(self.config.data.name)
-        self.source_ = resolve_pretrained(pretrained)
-        log.info("bert: pretrained %s (%s, %s tokenizer)", pretrained, self.source_.location or "random init",
-                 self.source_.tokenizer)
+        if micro_batch % replicas:
+            raise ConfigError(f"The micro-batch of {micro_batch} rows (train.batch_size {batch_size} / "
+                              f"accumulation_steps {accumulation}) is the global batch and must split evenly over the "
+                              f"{replicas} replicas of train.strategy={self.config.train.strategy!r}; use a "
+                              f"--batch-size that is a multiple of {replicas * accumulation}.")
+        return micro_batch
 
-        # -- model: tokenizer + packer, backbone, head
-        backbone = self.build_classifier(pretrained, train.texts)
+    def _checkpoint_dir(self, log_dir, role) -> Path:
+        """params.checkpoint_dir, else the run's `checkpoints/` (or a temporary folder). Several workers must share
+        one folder that outlives the run, so multi-worker training needs params.checkpoint_dir."""
+        params = self.params
+        if params.checkpoint_dir:
+            return Path(params.checkpoint_dir)
+        if role.count > 1:
+            raise ConfigError(f"Training on {role.count} workers needs params.checkpoint_dir: a folder on storage every "
+                              "worker reads (shared), so that a restarted cluster resumes from the chief's checkpoints. "
+                              "Add --set params.checkpoint_dir=/shared/checkpoints/<run name> (see docs/CLUSTER.md).")
+        if log_dir:
+            return Path(log_dir) / "checkpoints"
+        import tempfile
 
-        # -- memory guard, before anything big is allocated
-        estimate = memory.guard_training_memory(
-            recipe=self.name, num_parameters=self.model_.count_params(), num_layers=backbone.num_layers,
-            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, batch_size=batch_size,
-            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision,
-            budget_gib=params.memory_budget_gib)
+        return Path(tempfile.mkdtemp(prefix=f"tfsenti-{self.name}-checkpoints-"))
 
-        # -- data: token ids once, then length-grouped batches per epoch
-        train_ids = self._encode(train.texts, progress="tokenizing train")
-        steps_per_epoch = math.ceil(len(train) / micro_batch)
-        total_updates = math.ceil(steps_per_epoch * train_config.epochs / accumulation)
-        schedule = build_schedule(params.schedule, params.learning_rate, total_steps=total_updates,
-                                  warmup_fraction=params.warmup_fraction)
-        with precision_policy(params.precision):
-            self.model_.compile(
-                optimizer=build_optimizer(schedule, weight_decay=params.weight_decay, clipnorm=params.clipnorm,
-                                          accumulation_steps=accumulation),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=["accuracy"], jit_compile=False)
-        labels = np.asarray(train.labels, dtype=np.int32)
+    def _select_examples(self, train, validation, micro_batch: int):
+        """(examples trained on with their labels, validation, the rest of train): bert trains on all of train."""
+        return train, validation, None
+
+    def _rows_per_example(self, micro_batch: int) -> int:
+        """Rows a labeled example brings into one step (the memory guard's multiplier)."""
+        return 1
+
+    def _plan_batches(self, labeled, rest, unlabeled, micro_batch: int) -> BatchPlan:
+        """Token ids once, then length-grouped batches per epoch."""
+        params, train_config = self.params, self.config.train
+        train_ids = self._encode(labeled.texts, progress="tokenizing train")
+        labels = np.asarray(labeled.labels, dtype=np.int32)
+        steps_per_epoch = math.ceil(len(labeled) / micro_batch)
 
         def make_dataset(epoch: int):
             return length_bucketed_batches(train_ids, labels, micro_batch, seed=train_config.seed * 1009 + epoch)
 
-        evaluate, validation_ids = None, None
-        if validation is not None and len(validation):
-            validation_ids = self._encode(validation.texts, progress="tokenizing validation")
-            evaluate = self._validation_scorer(validation_ids, validation.labels, log_dir)
-        checkpoint_dir = Path(params.checkpoint_dir) if params.checkpoint_dir else (
-            Path(log_dir) / "checkpoints" if log_dir else _temporary_dir())
-        log.info("bert: checkpoints every %d steps in %s (to resume after an interruption, rerun with "
-                 "--set params.checkpoint_dir=%s)", params.checkpoint_every, checkpoint_dir, checkpoint_dir)
-        result = fit_resumable(
-            self.model_, make_dataset, steps_per_epoch=steps_per_epoch, epochs=train_config.epochs,
-            checkpoint_dir=checkpoint_dir, evaluate=evaluate, patience=params.patience,
-            checkpoint_every=params.checkpoint_every, log_dir=log_dir, log_every=params.log_every,
-            verbose=params.verbose)
-        self.fit_result_ = result
-        self.is_fitted = True
-        self._weights_changed()
-        summary = {"epochs_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
-                   "steps_trained": result.steps_trained,
-                   "steps_per_epoch": steps_per_epoch, "micro_batch": micro_batch,
-                   "memory_estimate_gib": round(estimate.total_gib, 3)}
-        if result.best_score is not None:
-            summary.update(best_validation_accuracy=result.best_score, best_epoch=result.best_epoch)
-        return summary
+        total_updates = math.ceil(steps_per_epoch * train_config.epochs / params.accumulation_steps)
+        return BatchPlan(make_dataset, steps_per_epoch=steps_per_epoch, epochs=train_config.epochs,
+                         total_updates=total_updates, input_kind="generator", micro_batch=micro_batch)
+
+    def _compile_trainer(self, schedule, plan: BatchPlan):
+        """The compiled Keras model that `fit_resumable` trains: the classifier itself, cross-entropy."""
+        import keras
+
+        from tfsenti.training.optimizer import build_optimizer
+        from tfsenti.training.precision import precision_policy
+
+        params = self.params
+        with precision_policy(params.precision):
+            self.model_.compile(
+                optimizer=build_optimizer(schedule, weight_decay=params.weight_decay, clipnorm=params.clipnorm,
+                                          accumulation_steps=params.accumulation_steps),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"], jit_compile=False)
+        return self.model_
+
+    def _summary(self, result, plan: BatchPlan) -> dict:
+        return {"epochs_run": result.epochs_run, "steps_trained": result.steps_trained,
+                "steps_per_epoch": plan.steps_per_epoch, "micro_batch": plan.micro_batch}
 
     # -- model -------------------------------------------------------------------------------------------------
     def build_classifier(self, pretrained: str, texts: Sequence[str]):
@@ -426,8 +509,3 @@ def length_bucketed_batches(encoded: dict[str, np.ndarray], labels: np.ndarray, 
                                     tf.TensorSpec([None], tf.int32)),
     ).apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
 
-
-def _temporary_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="tfsenti-bert-checkpoints-"))

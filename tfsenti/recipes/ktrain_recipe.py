@@ -50,6 +50,10 @@ class KtrainRecipe(Recipe):
 
     name = "ktrain"
     uses_pretrained = True
+    strategy_refusal = ("ktrain creates and compiles its transformers model inside its own preprocessor and "
+                        "`get_learner`, outside any tf.distribute scope, and has no distributed mode of its own; use "
+                        "the bert recipe (same encoders, same one-cycle schedule: --set params.schedule=one_cycle) "
+                        "to train on several devices or machines")
 
     @dataclasses.dataclass(frozen=True)
     class Params:

@@ -121,6 +121,7 @@ class TFHubRecipe(Recipe):
     name: ClassVar[str] = "tfhub"
     Params: ClassVar[type] = TFHubParams
     uses_pretrained: ClassVar[bool] = True
+    strategy_refusal: ClassVar[str | None] = None  # tf_keras trains under any tf.distribute strategy
 
     def wants_unlabeled(self) -> bool:
         """Only `train-text` uses unlabeled text (to learn word vectors), and only datasets with such a split."""
@@ -135,11 +136,15 @@ class TFHubRecipe(Recipe):
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
         import tf_keras
 
+        from tfsenti.training import distribute
+
         self.check_labels(train, validation)
         started = time.perf_counter()
         self.module_dir_ = self._module_for(train, unlabeled)
         tf_keras.utils.set_random_seed(self.config.train.seed)
-        self._build(self.module_dir_)
+        self.strategy_ = distribute.get_strategy(self.config.train.strategy)
+        with self.strategy_.scope():  # variables mirrored on every replica of every worker
+            self._build(self.module_dir_)
         self._check_memory()
         module_seconds = time.perf_counter() - started
 
@@ -172,6 +177,8 @@ class TFHubRecipe(Recipe):
         import tensorflow as tf
         import tf_keras
 
+        from tfsenti.training.distribute import shard_by_policy
+
         params: TFHubParams = self.params
         train_config = self.config.train
         binary = self.num_classes == 2
@@ -179,14 +186,16 @@ class TFHubRecipe(Recipe):
                 else tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         metric = (tf_keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0) if binary
                   else tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
-        model.compile(optimizer=tf_keras.optimizers.Adam(params.learning_rate), loss=loss, metrics=[metric])
+        with self.strategy_.scope():
+            model.compile(optimizer=tf_keras.optimizers.Adam(params.learning_rate), loss=loss, metrics=[metric])
         targets = (lambda labels: labels.astype(np.float32)[:, None]) if binary else (lambda labels: labels)
 
         def dataset(features, labels, shuffle):
             data = tf.data.Dataset.from_tensor_slices((features, targets(labels)))
             if shuffle:
                 data = data.shuffle(len(labels), seed=train_config.seed, reshuffle_each_iteration=True)
-            return data.batch(train_config.batch_size).prefetch(2)
+            # the batch is the global batch (split over replicas); rows held by every worker: DATA sharding
+            return shard_by_policy(data.batch(train_config.batch_size).prefetch(2), "in_memory")
 
         callbacks = []
         validation_data = dataset(x_val, y_val, False) if x_val is not None and len(y_val) else None

@@ -32,12 +32,9 @@ from typing import Literal
 import numpy as np
 
 from tfsenti.errors import ConfigError
-from tfsenti.recipes.bert import DEFAULT_PRETRAINED, BertRecipe
+from tfsenti.recipes.bert import BatchPlan, BertRecipe
 
 log = logging.getLogger("tfsenti")
-
-STRATEGIES = ("default", "mirrored", "multi_worker")
-
 
 class UDARecipe(BertRecipe):
     """BERT classifier trained with UDA; predicts and exports exactly like the `bert` recipe."""
@@ -62,7 +59,6 @@ class UDARecipe(BertRecipe):
         shuffle_buffer: int = 10_000
         validation_limit: int | None = 2000
         cache_dir: str | None = None
-        strategy: str = "default"
         patience: int | None = None
         checkpoint_every: int = 100
         learning_rate: float = 2e-5
@@ -75,8 +71,6 @@ class UDARecipe(BertRecipe):
             check_schedule(self.tsa)
             if self.augmentation not in AUGMENTATIONS:
                 raise ValueError(f"Unknown augmentation {self.augmentation!r}; choose one of {list(AUGMENTATIONS)}.")
-            if self.strategy not in STRATEGIES:
-                raise ValueError(f"Unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}.")
             for key in ("train_steps",):
                 if getattr(self, key) < 1:
                     raise ValueError(f"{key} must be >= 1, received {getattr(self, key)}.")
@@ -91,102 +85,71 @@ class UDARecipe(BertRecipe):
     def wants_unlabeled(self) -> bool:
         return self.params.unsup_ratio > 0 and self.params.uda_coeff != 0
 
-    # -- fit ----------------------------------------------------------------------------------------------------
-    def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:
-        import keras
-
-        from tfsenti.bert import memory
-        from tfsenti.bert.presets import resolve_pretrained
-        from tfsenti.training.loop import fit_resumable
-        from tfsenti.training.optimizer import build_optimizer
-        from tfsenti.training.precision import precision_policy
-        from tfsenti.training.schedules import build_schedule
+    # -- fit: the bert recipe's fit, with these hooks ---------------------------------------------------------
+    def _select_examples(self, train, validation, micro_batch: int):
+        """A seeded balanced labeled subset (the rest of train becomes unlabeled) and a validation subset."""
         from tfsenti.uda.data import labeled_subset
-        from tfsenti.uda.train_step import UDATrainer
 
-        self.check_labels(train, validation)
-        params, train_config = self.params, self.config.train
-        batch_size, accumulation = train_config.batch_size, params.accumulation_steps
-        if batch_size % accumulation:
-            raise ConfigError(f"train.batch_size ({batch_size}) must be a multiple of params.accumulation_steps "
-                              f"({accumulation}): the labeled micro-batch is batch_size / accumulation_steps.")
-        micro_batch = batch_size // accumulation
-        unsup_batch = micro_batch * params.unsup_ratio if self.wants_unlabeled() else 0
-        keras.utils.set_random_seed(train_config.seed)
-
-        # -- labeled subset, validation subset, unlabeled pool
+        params, seed = self.params, self.config.train.seed
         if params.labeled_per_class:
-            labeled, rest = labeled_subset(train, per_class=params.labeled_per_class, seed=train_config.seed)
+            labeled, rest = labeled_subset(train, per_class=params.labeled_per_class, seed=seed)
         else:
             labeled, rest = train, train.subset([])
         if validation is not None and params.validation_limit and len(validation) > params.validation_limit:
-            validation = validation.sample(params.validation_limit, seed=train_config.seed + 2)
+            validation = validation.sample(params.validation_limit, seed=seed + 2)
         log.info("uda: %d labeled examples (%s), validation %d, unlabeled batch %d per step", len(labeled),
-                 labeled.label_counts(), len(validation) if validation is not None else 0, unsup_batch)
+                 labeled.label_counts(), len(validation) if validation is not None else 0,
+                 self._unsup_batch(micro_batch))
+        return labeled, validation, rest
 
-        # -- model, by the bert recipe's builders
-        pretrained = train_config.pretrained or DEFAULT_PRETRAINED.get(self.config.data.name)
-        self.source_ = resolve_pretrained(pretrained)
-        strategy = _strategy(params.strategy)
-        with strategy.scope():
-            backbone = self.build_classifier(pretrained, train.texts)
-            classifier = self.model_
+    def _unsup_batch(self, micro_batch: int) -> int:
+        return micro_batch * self.params.unsup_ratio if self.wants_unlabeled() else 0
 
-        # -- memory guard: labeled + augmented rows keep activations for the backward pass; the original rows run
-        # forward only, but counting them too matched the measured peak (MiniLM, 8 + 24 + 24 rows x 128 tokens:
-        # 3.84 GiB RSS; labeled + augmented alone estimated 2.96 GiB)
-        estimate = memory.guard_training_memory(
-            recipe=self.name, num_parameters=classifier.count_params(), num_layers=backbone.num_layers,
-            hidden_dim=backbone.hidden_dim, num_heads=backbone.num_heads, batch_size=batch_size,
-            sequence_length=params.sequence_length, accumulation_steps=accumulation, precision=params.precision,
-            rows_per_example=1 + 2 * params.unsup_ratio if unsup_batch else 1, budget_gib=params.memory_budget_gib)
+    def _rows_per_example(self, micro_batch: int) -> int:
+        # labeled + augmented rows keep activations for the backward pass; the original rows run forward only, but
+        # counting them too matched the measured peak (MiniLM, 8 + 24 + 24 rows x 128 tokens: 3.84 GiB RSS;
+        # labeled + augmented alone estimated 2.96 GiB)
+        return 1 + 2 * self.params.unsup_ratio if self._unsup_batch(micro_batch) else 1
 
-        # -- data
+    def _plan_batches(self, labeled, rest, unlabeled, micro_batch: int) -> BatchPlan:
+        """`params.train_steps` updates split into `train.epochs` rounds over the labeled and unlabeled streams."""
+        params, accumulation = self.params, self.params.accumulation_steps
+        unsup_batch = self._unsup_batch(micro_batch)
         pairs = self._augmented_pairs(rest, unlabeled) if unsup_batch else None
         total_micro = params.train_steps * accumulation
-        rounds = max(1, min(train_config.epochs, total_micro))
+        rounds = max(1, min(self.config.train.epochs, total_micro))
         steps_per_round = math.ceil(total_micro / rounds)
         total_micro = steps_per_round * rounds
-        make_dataset = self._dataset_factory(labeled, pairs, micro_batch, unsup_batch, steps_per_round)
+        return BatchPlan(self._dataset_factory(labeled, pairs, micro_batch, unsup_batch, steps_per_round),
+                         steps_per_epoch=steps_per_round, epochs=rounds, total_updates=total_micro // accumulation,
+                         input_kind="text_lines" if pairs else "in_memory", micro_batch=micro_batch,
+                         round_name="round", details={"labeled": len(labeled),
+                                                      "unlabeled_pool": pairs.count if pairs else 0,
+                                                      "unlabeled_batch": unsup_batch})
 
-        schedule = build_schedule(params.schedule, params.learning_rate, total_steps=total_micro // accumulation,
-                                  warmup_fraction=params.warmup_fraction)
-        with strategy.scope():
-            with precision_policy(params.precision):
-                trainer = UDATrainer(classifier, num_classes=self.num_classes, total_steps=total_micro,
-                                     tsa_schedule=params.tsa, uda_coeff=params.uda_coeff,
-                                     temperature=params.softmax_temperature,
-                                     confidence_threshold=params.confidence_threshold, name="uda_trainer")
-            optimizer = build_optimizer(schedule, weight_decay=params.weight_decay, clipnorm=params.clipnorm,
-                                        accumulation_steps=accumulation)
-            if params.precision == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            trainer.compile(optimizer=optimizer, jit_compile=False, auto_scale_loss=False)
+    def _compile_trainer(self, schedule, plan: BatchPlan):
+        """A `UDATrainer` around the classifier (TSA over every micro-step; loss scaling for mixed_float16)."""
+        import keras
 
-        evaluate = None
-        if validation is not None and len(validation):
-            evaluate = self._validation_scorer(self._encode(validation.texts, progress="tokenizing validation"),
-                                               validation.labels, log_dir)
-        checkpoint_dir = Path(params.checkpoint_dir) if params.checkpoint_dir else (
-            Path(log_dir) / "checkpoints" if log_dir else _temporary_dir())
-        log.info("uda: %d micro-steps in %d rounds; checkpoints every %d steps in %s (to resume, rerun with "
-                 "--set params.checkpoint_dir=%s)", total_micro, rounds, params.checkpoint_every, checkpoint_dir,
-                 checkpoint_dir)
-        with strategy.scope():  # optimizer slots and checkpoints are created under the strategy too
-            result = fit_resumable(
-                trainer, make_dataset, steps_per_epoch=steps_per_round, epochs=rounds, checkpoint_dir=checkpoint_dir,
-                evaluate=evaluate, patience=params.patience, checkpoint_every=params.checkpoint_every,
-                log_dir=log_dir, log_every=params.log_every, verbose=params.verbose)
-        self.fit_result_, self.trainer_ = result, trainer
-        self.is_fitted = True
-        self._weights_changed()
-        summary = {"rounds_run": result.epochs_run, "resumed_from_step": result.resumed_from_step,
-                   "steps": total_micro // accumulation, "labeled": len(labeled),
-                   "unlabeled_pool": pairs.count if pairs else 0, "unlabeled_batch": unsup_batch,
-                   "memory_estimate_gib": round(estimate.total_gib, 3)}
-        if result.best_score is not None:
-            summary.update(best_validation_accuracy=result.best_score, best_round=result.best_epoch)
-        return summary
+        from tfsenti.training.optimizer import build_optimizer
+        from tfsenti.training.precision import precision_policy
+        from tfsenti.uda.train_step import UDATrainer
+
+        params = self.params
+        with precision_policy(params.precision):
+            trainer = UDATrainer(self.model_, num_classes=self.num_classes,
+                                 total_steps=plan.steps_per_epoch * plan.epochs, tsa_schedule=params.tsa,
+                                 uda_coeff=params.uda_coeff, temperature=params.softmax_temperature,
+                                 confidence_threshold=params.confidence_threshold, name="uda_trainer")
+        optimizer = build_optimizer(schedule, weight_decay=params.weight_decay, clipnorm=params.clipnorm,
+                                    accumulation_steps=params.accumulation_steps)
+        if params.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        trainer.compile(optimizer=optimizer, jit_compile=False, auto_scale_loss=False)
+        return trainer
+
+    def _summary(self, result, plan: BatchPlan) -> dict:
+        return {"rounds_run": result.epochs_run, "steps": plan.total_updates, **plan.details}
 
     def _augmented_pairs(self, rest, unlabeled):
         """The unlabeled pool on disk and its cached augmented copy."""
@@ -247,25 +210,9 @@ class UDARecipe(BertRecipe):
         return make_dataset
 
 
-def _strategy(name: str):
-    """The `tf.distribute` strategy named `name` (`default` = the current one; `multi_worker` reads TF_CONFIG)."""
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
 def _default_cache_dir() -> Path:
     import os
 
     root = os.environ.get("TFSENTI_CACHE_DIR")
     return (Path(root).expanduser() if root else Path("~/.cache/tfsenti").expanduser()) / "uda"
 
-
-def _temporary_dir() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="tfsenti-uda-checkpoints-"))

@@ -65,12 +65,27 @@ def fit_resumable(
     kept (`checkpoint_dir/best.weights.h5`) and restored at the end (Keras restores the optimizer state of that
     epoch with them); `patience` epochs without improvement stop
     training. `make_dataset(epoch)` returns that epoch's batches, the same ones every time it is called.
+
+    Under a multi-worker strategy (the one in scope) every worker reads `checkpoint_dir` (shared storage), only the
+    chief writes it; the others write the same checkpoints into a temporary folder that is removed at the end.
     """
+    from tfsenti.training.distribute import chief_or_temporary, worker_role
+
+    checkpoint_dir = Path(checkpoint_dir)
+    role = worker_role()
+    if role.is_chief:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    with chief_or_temporary(checkpoint_dir, is_chief=role.is_chief, prefix="tfsenti-worker-checkpoints-") as written:
+        return _fit(model, make_dataset, steps_per_epoch=steps_per_epoch, epochs=epochs, read_dir=checkpoint_dir,
+                    write_dir=written, evaluate=evaluate, patience=patience, checkpoint_every=checkpoint_every,
+                    log_dir=log_dir, log_every=log_every, callbacks=callbacks, verbose=verbose)
+
+
+def _fit(model, make_dataset, *, steps_per_epoch, epochs, read_dir: Path, write_dir: Path, evaluate, patience,
+         checkpoint_every, log_dir, log_every, callbacks, verbose) -> FitResult:
     import numpy as np
     import tensorflow as tf
 
-    checkpoint_dir = Path(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
     # -- progress that must survive a restart, saved with the weights and the optimizer state
@@ -83,14 +98,13 @@ def fit_resumable(
     state = tf.train.Checkpoint(model=model, optimizer=optimizer, evaluated_epochs=evaluated_epochs,
                                 best_score=best_score, best_epoch=best_epoch, stale_epochs=stale_epochs,
                                 scores=scores, stopped=stopped)
-    manager = tf.train.CheckpointManager(state, str(checkpoint_dir / "steps"), max_to_keep=2)
-    best_file = checkpoint_dir / "best.weights.h5"
-    resumed_from = 0
-    if manager.latest_checkpoint:
-        state.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    manager = tf.train.CheckpointManager(state, str(write_dir / "steps"), max_to_keep=2)
+    best_file, kept_best_file = write_dir / "best.weights.h5", read_dir / "best.weights.h5"  # the chief's: shared
+    resumed_from, latest = 0, tf.train.latest_checkpoint(str(read_dir / "steps"))
+    if latest:
+        state.restore(latest).assert_existing_objects_matched()
         resumed_from = micro_steps(optimizer)
-        log.info("resuming from %s at step %d (epoch %d)", manager.latest_checkpoint, resumed_from,
-                 resumed_from // steps_per_epoch + 1)
+        log.info("resuming from %s at step %d (epoch %d)", latest, resumed_from, resumed_from // steps_per_epoch + 1)
 
     def save():
         manager.save(checkpoint_number=micro_steps(optimizer))
@@ -124,9 +138,10 @@ def fit_resumable(
         if bool(stopped.numpy()):
             break
     steps_trained = micro_steps(optimizer)
-    if evaluate is not None and best_file.is_file() and int(best_epoch.numpy()) != int(evaluated_epochs.numpy()) - 1:
+    if evaluate is not None and kept_best_file.is_file() and \
+            int(best_epoch.numpy()) != int(evaluated_epochs.numpy()) - 1:
         log.info("restoring the weights of epoch %d (best validation score)", int(best_epoch.numpy()) + 1)
-        model.load_weights(str(best_file))
+        model.load_weights(str(kept_best_file))
     measured = [float(s) for s in scores.numpy()[: int(evaluated_epochs.numpy())]]
     return FitResult(
         epochs_run=int(evaluated_epochs.numpy()), scores=measured,
