@@ -191,7 +191,8 @@ def _train(config, *, runs_root: str | Path, models_root: str | Path, progress: 
     run = Run.create(config, root=runs_root)
     log.info("run folder: %s (train %d, validation %d, test %d)", run.path, len(train_set), len(validation), len(test))
     started = time.perf_counter()
-    fit_summary = recipe.fit(train_set, validation, unlabeled=data.unlabeled, log_dir=run.log_dir) or {}
+    handed = {"test_texts": test.without_labels()} if recipe.wants_test_texts() else {}  # texts, never labels
+    fit_summary = recipe.fit(train_set, validation, unlabeled=data.unlabeled, log_dir=run.log_dir, **handed) or {}
     train_seconds = time.perf_counter() - started
 
     metrics: dict[str, Any] = {"train_seconds": train_seconds, "fit": fit_summary,

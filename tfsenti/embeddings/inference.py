@@ -40,33 +40,15 @@ def top_noise(noise_counts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
     return index.astype(np.int64), (noise[index] / noise[index].sum()).astype(np.float32)
 
 
-def sampled_noise(noise_counts: np.ndarray, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`size` seeded draws from the whole counts^0.75 distribution, as (distinct n-grams, share of the draws).
-
-    An unbiased estimate of the expected negative term, whose weight lies mostly outside the most probable
-    n-grams (IMDB: the top 256 hold 4% of it); the same seed always gives the same n-grams.
-
-    Example:
-        >>> index, weight = sampled_noise(np.array([1, 16, 0, 81]), 1000)
-        >>> sorted(index.tolist()), round(float(weight.sum()), 3), bool(2 in index)
-        ([0, 1, 3], 1.0, False)
-    """
-    noise = np.asarray(noise_counts, dtype=np.float64) ** 0.75
-    draws = np.random.default_rng(seed).choice(len(noise), size=size, p=noise / noise.sum())
-    index, counts = np.unique(draws, return_counts=True)
-    return index.astype(np.int64), (counts / size).astype(np.float32)
-
-
 def _module_class():
     import tensorflow as tf
 
     class _DocumentInference(tf.Module):
         def __init__(self, ngram_vectors, *, pair_weights, noise_counts, noise_size, alpha, negatives, steps,
-                     learning_rate, noise="top"):
+                     learning_rate):
             super().__init__(name="document_inference")
             ngram_vectors = np.asarray(ngram_vectors, dtype=np.float32)
-            choose = {"top": top_noise, "sample": sampled_noise}[noise]
-            noise_index, noise_weight = choose(noise_counts, noise_size)
+            noise_index, noise_weight = top_noise(noise_counts, noise_size)
             self.ngram_vectors = tf.Variable(ngram_vectors, trainable=False, name="ngram_vectors")
             self.pair_weights = tf.Variable(np.asarray(pair_weights, dtype=np.float32), trainable=False,
                                             name="pair_weights")
@@ -105,13 +87,12 @@ def _module_class():
 
 
 def DocumentInference(ngram_vectors, *, pair_weights, noise_counts, noise_size: int = 1024, alpha: float = 6.0,
-                      negatives: int = 5, steps: int = 20, learning_rate: float = 1.5, noise: str = "top"):
+                      negatives: int = 5, steps: int = 20, learning_rate: float = 1.5):
     """A `tf.Module` whose `__call__(rows, ngram_ids, n_docs)` returns the inferred unit vectors (zeros for
     documents without any known n-gram). `pair_weights` (V,) weigh each n-gram's pairs; `noise_counts` (V,) give
-    the noise distribution (counts^0.75); `noise` "top" keeps its `noise_size` most probable n-grams, "sample"
-    `noise_size` seeded draws from all of it (`sampled_noise`)."""
+    the noise distribution (counts^0.75), of which the `noise_size` most probable n-grams are kept."""
     return _module_class()(ngram_vectors, pair_weights=pair_weights, noise_counts=noise_counts,
-                           noise_size=noise_size, alpha=alpha, negatives=negatives, steps=steps, noise=noise,
+                           noise_size=noise_size, alpha=alpha, negatives=negatives, steps=steps,
                            learning_rate=learning_rate)
 
 

@@ -6,10 +6,7 @@ n-grams drawn from the unigram^0.75 distribution and shared by the batch, each d
 so that it counts `negatives` negatives per positive, as in the paper. All vectors stay of unit length: a step
 moves a row along the sphere (the tangent projection of the gradient, see `cosine_objective`), scaled by a
 row-wise Adagrad rate, then renormalizes it. A batch's document vectors start from where the previous epoch left
-them (`doc_start: table`, joint training as in the paper) or from the unit sum of their n-gram vectors, as
-inference starts (`doc_start: centroid`): the n-gram step then sees the document vectors that inference would
-produce for the same n-grams, not vectors left behind by earlier epochs. `threads` workers share the tables
-without locks (Hogwild, like the original's 22 threads); the heavy NumPy/SciPy operations release the GIL, so two
+them (joint training as in the paper). `threads` workers share the tables without locks (Hogwild, like the original's 22 threads); the heavy NumPy/SciPy operations release the GIL, so two
 threads use two cores.
 
 With `optimizer: sgd` an epoch is the paper's plain SGD over single pairs instead (`tfsenti.embeddings.pair_sgd`,
@@ -22,7 +19,8 @@ loses at most the epochs since that checkpoint.
 Example:
     >>> import numpy as np, scipy.sparse as sp
     >>> presence = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
-    >>> trainer = CosineEmbeddingTrainer(EmbeddingSettings(dim=8, epochs=30, batch_size=2, threads=1, subsample=None))
+    >>> trainer = CosineEmbeddingTrainer(EmbeddingSettings(dim=8, epochs=30, batch_size=2, threads=1, subsample=None),
+    ...                                  seed=1234)
     >>> _ = trainer.fit(presence, progress=False)
     >>> v = trainer.doc_vectors_
     >>> bool(v[0] @ v[1] > v[0] @ v[2])
@@ -42,22 +40,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from tfsenti.embeddings import pair_sgd
 from tfsenti.embeddings.cosine_objective import unit_doc_gradient, unit_ngram_gradient, unit_pair_scores
-from tfsenti.errors import ConfigError, TfsentiError
+from tfsenti.errors import TfsentiError
 
 log = logging.getLogger("tfsenti")
 
 CHECKPOINT_PREFIX = "epoch-"
 _ADAGRAD_EPSILON = 1e-8
-_CHOICES = {"init": ("svd", "random"), "doc_start": ("table", "centroid"), "svd_weights": ("idf", "idf_keep"),
-            "optimizer": ("minibatch", "sgd")}  # allowed values of the string settings
-# settings added after checkpoints existed, with the value that gives the behaviour from before they existed
-_LATER_SETTINGS = {"doc_start": "table", "svd_weights": "idf", "optimizer": "minibatch", "pair_learning_rate": 0.001}
+_CHOICES = {"init": ("svd", "random"), "optimizer": ("minibatch", "sgd")}  # allowed values of the string settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +61,10 @@ class EmbeddingSettings:
     """How the vectors are trained. The paper: dim 500, alpha 6, 5 negatives, 120 epochs (plain SGD, lr 0.001).
 
     `optimizer`: "minibatch" (NumPy mini-batches on unit vectors, Adagrad on the n-grams: `learning_rate`,
-    `doc_steps`, `doc_learning_rate`, `noise_samples`, `batch_size`, `doc_start`) or "sgd" (the paper's plain SGD
-    over single pairs, `pair_learning_rate`, compiled by Numba: `tfsenti.embeddings.pair_sgd`).
+    `doc_steps`, `doc_learning_rate`, `noise_samples`, `batch_size`) or "sgd" (the paper's plain SGD over single
+    pairs, `pair_learning_rate`, compiled by Numba: `tfsenti.embeddings.pair_sgd`). `init`: "svd" (a warm start,
+    `spectral_start`) or "random" (the paper's). The `dvcosine` recipe's Params extend this class, so these are
+    its `params.*` keys too. A bad value raises ValueError (`tfsenti.config` reports it as a ConfigError).
 
     Example:
         >>> EmbeddingSettings(dim=100).alpha
@@ -84,33 +82,35 @@ class EmbeddingSettings:
     subsample: float | None = 1e-3
     batch_size: int = 256
     threads: int = 2
-    init: str = "svd"
-    doc_start: str = "table"
-    svd_weights: str = "idf"
-    optimizer: str = "minibatch"
+    init: Literal["svd", "random"] = "svd"
+    optimizer: Literal["minibatch", "sgd"] = "minibatch"
     pair_learning_rate: float = 0.001
-    seed: int = 1234
 
     def __post_init__(self):
         for name in ("dim", "negatives", "noise_samples", "batch_size", "threads", "doc_steps"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"embedding setting {name} must be >= 1, received {getattr(self, name)}")
+                raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")
         if self.epochs < 0:
-            raise ConfigError(f"embedding epochs must be >= 0, received {self.epochs}")
+            raise ValueError(f"epochs must be >= 0, received {self.epochs}")
         if min(self.alpha, self.learning_rate, self.doc_learning_rate, self.pair_learning_rate) <= 0:
-            raise ConfigError(f"alpha and the learning rates must be positive, received alpha={self.alpha}, "
-                              f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}, "
-                              f"pair_learning_rate={self.pair_learning_rate}")
+            raise ValueError(f"alpha and the learning rates must be positive, received alpha={self.alpha}, "
+                             f"learning_rate={self.learning_rate}, doc_learning_rate={self.doc_learning_rate}, "
+                             f"pair_learning_rate={self.pair_learning_rate}")
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
-                raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, received "
-                                  f"{getattr(self, name)!r}")
-        if self.optimizer == "sgd" and self.doc_start != "table":
-            raise ConfigError("doc_start='centroid' restarts mini-batches: it needs optimizer='minibatch'")
-        if self.svd_weights == "idf_keep" and self.init != "svd":
-            raise ConfigError("svd_weights='idf_keep' weighs the SVD start: it needs init='svd'")
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, received "
+                                 f"{getattr(self, name)!r}")
         if self.subsample is not None and not 0.0 < self.subsample <= 1.0:
-            raise ConfigError(f"subsample must be in (0, 1] or None, received {self.subsample}")
+            raise ValueError(f"subsample must be in (0, 1] or None, received {self.subsample}")
+
+    def embedding_settings(self) -> EmbeddingSettings:
+        """These settings alone (a subclass's own fields dropped), e.g. for a checkpoint's fingerprint.
+
+        Example:
+            >>> EmbeddingSettings(dim=8).embedding_settings() == EmbeddingSettings(dim=8)
+            True
+        """
+        return EmbeddingSettings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(EmbeddingSettings)})
 
     def keep_probabilities(self, document_frequency: np.ndarray, n_docs: int) -> np.ndarray:
         """Chance that a pair with this n-gram is visited in an epoch: min(1, sqrt(t / f)), f = df / N.
@@ -151,8 +151,9 @@ class CosineEmbeddingTrainer:
     other per-document tables do so by document id (see `tfsenti.embeddings.alignment`), never by position alone.
     """
 
-    def __init__(self, settings: EmbeddingSettings):
-        self.settings = settings
+    def __init__(self, settings: EmbeddingSettings, *, seed: int = 1234):
+        self.settings = settings.embedding_settings()
+        self.seed = int(seed)
 
     # ---- public API ----------------------------------------------------------------------------------------
     def fit(self, presence: sp.csr_matrix, *, noise_counts: np.ndarray | None = None,
@@ -201,9 +202,7 @@ class CosineEmbeddingTrainer:
                                    "the values must be positive integers (1 for presence, occurrence counts for one "
                                    "pair per occurrence); use optimizer='minibatch' for real-valued pair weights"
                                    ) from error
-        if settings.svd_weights == "idf_keep" and ngram_keep is None:
-            raise TfsentiError("svd_weights='idf_keep' weighs the SVD start by ngram_keep: pass ngram_keep to fit")
-        fingerprint = _fingerprint(presence, settings, ngram_keep)
+        fingerprint = _fingerprint(presence, settings, self.seed, ngram_keep)
         self.subsampled_ = bool(np.any(self.keep_probability_ < 1.0))
 
         start_epoch, self.history_ = 0, []
@@ -212,11 +211,9 @@ class CosineEmbeddingTrainer:
             start_epoch = self._restore(checkpoint, fingerprint)
             log.info("dv-cosine: resuming after epoch %d from %s", start_epoch, checkpoint)
         else:
-            rng = np.random.default_rng(settings.seed)
+            rng = np.random.default_rng(self.seed)
             if settings.init == "svd":
-                columns = ngram_keep if settings.svd_weights == "idf_keep" else None
-                self.doc_vectors_, self.ngram_vectors_ = spectral_start(presence, settings.dim, rng,
-                                                                        column_weights=columns)
+                self.doc_vectors_, self.ngram_vectors_ = spectral_start(presence, settings.dim, rng)
                 if settings.optimizer == "sgd":  # the learning rate is relative to the paper's start's lengths
                     self.doc_vectors_ *= pair_sgd.paper_scale(settings.dim)
                     self.ngram_vectors_ *= pair_sgd.paper_scale(settings.dim)
@@ -241,15 +238,15 @@ class CosineEmbeddingTrainer:
             if on_epoch is not None:
                 on_epoch(report)
         if settings.optimizer == "sgd":  # the tables were trained at free lengths; checkpoints keep those
-            self.doc_vectors_ = _unit_rows(self.doc_vectors_, np.random.default_rng(settings.seed))
-            self.ngram_vectors_ = _unit_rows(self.ngram_vectors_, np.random.default_rng(settings.seed))
+            self.doc_vectors_ = _unit_rows(self.doc_vectors_, np.random.default_rng(self.seed))
+            self.ngram_vectors_ = _unit_rows(self.ngram_vectors_, np.random.default_rng(self.seed))
         self.epochs_done_ = settings.epochs
         return self
 
     # ---- one epoch -----------------------------------------------------------------------------------------
     def _epoch(self, presence: sp.csr_matrix, epoch: int, progress: bool) -> EpochReport:
         settings = self.settings
-        order = np.random.default_rng([settings.seed, epoch]).permutation(presence.shape[0])
+        order = np.random.default_rng([self.seed, epoch]).permutation(presence.shape[0])
         batches = [order[start:start + settings.batch_size] for start in range(0, len(order), settings.batch_size)]
         lock = threading.Lock()
         position = iter(range(len(batches)))
@@ -264,7 +261,7 @@ class CosineEmbeddingTrainer:
                    disable=not progress, file=sys.stderr, leave=False)
 
         def work(worker: int) -> None:
-            rng = np.random.default_rng([settings.seed, epoch, worker, 7])
+            rng = np.random.default_rng([self.seed, epoch, worker, 7])
             local = np.zeros(3)
             try:
                 while not stop.is_set():
@@ -305,7 +302,7 @@ class CosineEmbeddingTrainer:
         from tqdm import tqdm
 
         settings = self.settings
-        order = np.random.default_rng([settings.seed, epoch]).permutation(presence.shape[0])
+        order = np.random.default_rng([self.seed, epoch]).permutation(presence.shape[0])
         slices = np.array_split(order, max(1, min(len(order), 50)))
         totals = np.zeros(3)
         started = time.perf_counter()
@@ -315,7 +312,7 @@ class CosineEmbeddingTrainer:
                 totals += pair_sgd.sgd_epoch(
                     presence, self.doc_vectors_, self.ngram_vectors_, rows=rows, noise_cdf=self.noise_cdf_,
                     keep=self.keep_probability_, alpha=settings.alpha, negatives=settings.negatives,
-                    learning_rate=settings.pair_learning_rate, seed=(settings.seed * 1_000_003 + epoch) * 64 + number,
+                    learning_rate=settings.pair_learning_rate, seed=(self.seed * 1_000_003 + epoch) * 64 + number,
                     threads=settings.threads)
                 bar.update(len(rows))
         return EpochReport.from_totals(epoch + 1, totals, started)
@@ -342,8 +339,6 @@ class CosineEmbeddingTrainer:
         noise_index = inverse[n_pairs:]
         noise_vectors = ngrams[noise_index]
         docs = self.doc_vectors_[rows]
-        if settings.doc_start == "centroid":
-            docs = _centroids(pattern, ngrams, fallback=docs)
         # the curvature of a document's objective is at most alpha^2 / 4 * (1 + negatives) * its length: a step of
         # doc_learning_rate / that bound is stable for doc_learning_rate < 2 however clustered its n-grams are
         curvature = 0.25 * settings.alpha**2 * (1.0 + settings.negatives) * np.maximum(lengths, 1.0)
@@ -390,6 +385,25 @@ class CosineEmbeddingTrainer:
         return int(state["epochs_done"])
 
 
+class TensorBoardEpochWriter:
+    """An `on_epoch` callback: TensorBoard scalars per epoch under `<log_dir>/embedding` (loss, positive loss,
+    seconds)."""
+
+    def __init__(self, log_dir):
+        self.log_dir = Path(log_dir) / "embedding"
+
+    def __call__(self, report) -> None:
+        import tensorflow as tf
+
+        writer = tf.summary.create_file_writer(str(self.log_dir))
+        with writer.as_default():
+            tf.summary.scalar("embedding/loss", report.loss, step=report.epoch)
+            tf.summary.scalar("embedding/positive_loss", report.positive_loss, step=report.epoch)
+            tf.summary.scalar("embedding/epoch_seconds", report.seconds, step=report.epoch)
+        writer.flush()
+        writer.close()
+
+
 def latest_checkpoint(folder: str | Path) -> Path | None:
     """The newest complete `epoch-NNNN` folder under `folder`, or None."""
     folder = Path(folder)
@@ -411,16 +425,6 @@ def _sphere_move(current: np.ndarray, gradient: np.ndarray, rate: np.ndarray) ->
     return moved
 
 
-def _centroids(pattern: sp.csr_matrix, ngrams: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Unit sum of each row's n-gram vectors (pattern values as weights); rows without pairs keep `fallback`."""
-    sums = np.asarray(pattern @ ngrams, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
-    empty = norms < 1e-8
-    sums[empty] = fallback[empty]
-    norms[empty] = 1.0
-    return sums / norms[:, None]
-
-
 def _sphere_adagrad(table: np.ndarray, accumulator: np.ndarray, rows: np.ndarray, current: np.ndarray,
                     gradient: np.ndarray, learning_rate: float) -> None:
     """Riemannian Adagrad on the unit sphere, one scalar rate per row: project, scale, step, renormalize."""
@@ -433,20 +437,16 @@ def _sphere_adagrad(table: np.ndarray, accumulator: np.ndarray, rows: np.ndarray
 
 
 def spectral_start(presence: sp.csr_matrix, dim: int, rng: np.random.Generator, *, oversample: int = 10,
-                   power_iterations: int = 2, chunk_rows: int = 100_000,
-                   column_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   power_iterations: int = 2, chunk_rows: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
     """Unit document and n-gram vectors from a randomized truncated SVD of the idf-weighted presence matrix.
 
     A warm start (Halko et al. 2011): documents that share n-grams start close, so the cosine objective needs far
     fewer epochs than from random vectors. Rows that the SVD leaves at zero get random unit vectors. Memory: at most
     two (n-grams, dim + oversample) float32 arrays at a time (the Gaussian test matrix is drawn `chunk_rows` n-grams
     at a time, the n-gram side is orthonormalized in place), the returned n-gram table included.
-    `column_weights` (V,), if given, multiply the idf weights (the SVD of that matrix).
     """
     n_docs, vocabulary = presence.shape
     idf = np.log((1.0 + n_docs) / (1.0 + np.bincount(presence.indices, minlength=vocabulary))).astype(np.float32)
-    if column_weights is not None:  # e.g. keep probabilities by naive-Bayes weight: telling columns weigh more
-        idf *= np.asarray(column_weights, dtype=np.float32)
     weighted = sp.csr_matrix((idf[presence.indices], presence.indices, presence.indptr), shape=presence.shape)
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     weighted = sp.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ weighted
@@ -527,12 +527,10 @@ def _checked_matrix(presence) -> sp.csr_matrix:
     return presence
 
 
-def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings, ngram_keep: np.ndarray | None) -> dict:
+def _fingerprint(presence: sp.csr_matrix, settings: EmbeddingSettings, seed: int,
+                 ngram_keep: np.ndarray | None) -> dict:
     kept = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("epochs", "threads")}
-    for name, before in _LATER_SETTINGS.items():  # at their defaults, older checkpoints still match
-        if kept[name] == before:
-            del kept[name]
-    fingerprint = {"shape": list(presence.shape), "pairs": int(presence.nnz), **kept}
+    fingerprint = {"shape": list(presence.shape), "pairs": int(presence.nnz), "seed": seed, **kept}
     if np.any(presence.data != 1):  # weighted or repeated pairs: their total tells another corpus apart
         fingerprint["pair_values_sum"] = float(presence.data.sum(dtype=np.float64))
     if ngram_keep is not None:  # a digest: the same keep probabilities, or another run

@@ -60,6 +60,11 @@ class Recipe(abc.ABC):
         """Whether `fit` uses unlabeled text (the pipeline then passes the dataset's unlabeled split)."""
         return False
 
+    def wants_test_texts(self) -> bool:
+        """Whether `fit` takes the test split's texts, never its labels (the pipeline then passes
+        `fit(..., test_texts=test.without_labels())`), as transductive dv-cosine does."""
+        return False
+
     def check_labels(self, *datasets) -> None:
         """Refuse labelled data whose labels are not class indices below `num_classes` (a model for fewer classes
         would be silently wrong); None entries are skipped, unlabelled rows (-1) are allowed."""

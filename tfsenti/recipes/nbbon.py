@@ -37,11 +37,15 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, softmax
 
 from tfsenti.recipes.base import Recipe
+from tfsenti.text.naive_bayes import (document_frequency, frequent_columns, interpolated_weights, nb_ratio,
+                                      nb_ratios, one_vs_rest_probabilities, one_vs_rest_targets, ratio_scaled,
+                                      select_columns, train_logistic)
 from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
 from tfsenti.text.vectorize import binary_matrix
+
+__all__ = ["NBBONModel", "NBBONParams", "NBBONRecipe", "nb_ratio", "one_vs_rest_probabilities", "train_logistic"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +115,7 @@ class NBBONRecipe(Recipe):
         if validation is not None:
             y_val = np.asarray(validation.labels)
             grid = sorted(set(params.C_grid)) or [params.C]
-            state = _Fitted.train(matrix[:n_train], y_train, self.num_classes, params, grid)
+            state = NBBONModel.train(matrix[:n_train], y_train, self.num_classes, params, grid)
             best = None
             for c, model in state:
                 proba = model.predict_proba(model.select(matrix[n_train:]))
@@ -124,9 +128,9 @@ class NBBONRecipe(Recipe):
             metrics.update(validation_accuracy=accuracy, validation_loss=-neg_loss)
             if params.refit_on_validation:
                 y_all = np.concatenate([y_train, y_val])
-                model = _Fitted.train(matrix, y_all, self.num_classes, params, [chosen_c])[-1][1]
+                model = NBBONModel.train(matrix, y_all, self.num_classes, params, [chosen_c])[-1][1]
         else:
-            model = _Fitted.train(matrix, y_train, self.num_classes, params, [chosen_c])[-1][1]
+            model = NBBONModel.train(matrix, y_train, self.num_classes, params, [chosen_c])[-1][1]
 
         self.vocabulary_ = dict(zip([names[j] for j in model.columns.tolist()], range(len(model.columns))))
         del names, matrix
@@ -175,29 +179,17 @@ class NBBONRecipe(Recipe):
                                       trackables={"vocabulary": table, "weights": weights, "bias": bias})
 
 
-def one_vs_rest_probabilities(logits, ops=np):
-    """(n, 1) logits -> [1 - sigmoid, sigmoid]; (n, K) one-vs-rest logits -> the K sigmoids normalized to sum 1,
-    as softmax(log sigmoid): the same numbers, but a row whose sigmoids all underflow still sums to 1. NumPy or TF.
+@dataclasses.dataclass
+class NBBONModel:
+    """One trained NB-BON model over a column subset of the full feature matrix (what `fit` chooses among).
 
     Example:
-        >>> logits = np.array([[0.0, 0.0, np.log(3.0)], [-2000.0, -2000.0, -2000.0]])
-        >>> one_vs_rest_probabilities(logits).round(3).tolist()
-        [[0.286, 0.286, 0.429], [0.333, 0.333, 0.333]]
+        >>> m = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 1]] * 3))
+        >>> params = NBBONParams(min_df=1)
+        >>> (c, model), = NBBONModel.train(m, np.array([1, 1, 0, 0] * 3), 2, params, [1.0])
+        >>> model.predict_proba(model.select(m[:1])).argmax(axis=1).tolist()
+        [1]
     """
-    if ops is np:
-        if logits.shape[1] == 1:
-            positive = expit(logits[:, 0])
-            return np.stack([1.0 - positive, positive], axis=1)
-        return softmax(-np.logaddexp(0.0, -logits), axis=1)
-    if logits.shape[1] == 1:
-        positive = ops.sigmoid(logits[:, 0])
-        return ops.stack([1.0 - positive, positive], axis=1)
-    return ops.nn.softmax(ops.math.log_sigmoid(logits), axis=1)
-
-
-@dataclasses.dataclass
-class _Fitted:
-    """One trained model over a column subset of the full feature matrix."""
 
     columns: np.ndarray  # kept columns of the full matrix, in model order
     ratios: np.ndarray   # (d, K) float64
@@ -205,7 +197,7 @@ class _Fitted:
     intercept: np.ndarray  # (K,) float64
 
     def select(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        return _select_columns(matrix, self.columns)
+        return select_columns(matrix, self.columns)
 
     def predict_proba(self, selected: sp.csr_matrix) -> np.ndarray:
         logits = selected.astype(np.float64) @ self.coef.astype(np.float64) + self.intercept
@@ -213,14 +205,13 @@ class _Fitted:
 
     @classmethod
     def train(cls, matrix: sp.csr_matrix, labels: np.ndarray, num_classes: int, params: NBBONParams,
-              grid: Sequence[float]) -> list[tuple[float, _Fitted]]:
+              grid: Sequence[float]) -> list[tuple[float, NBBONModel]]:
         """Prune columns on these rows, compute r, and train one model per C in `grid` (warm-started, in order)."""
-        columns = _kept_columns(matrix, params.min_df, params.max_features)
-        selected = _select_columns(matrix, columns)
-        targets = [labels == 1] if num_classes == 2 else [labels == k for k in range(num_classes)]
-        ratios = np.stack([nb_ratio(selected, target, params.alpha) for target in targets], axis=1)
-        scaled = [sp.csr_matrix((ratios[selected.indices, k], selected.indices, selected.indptr),
-                                shape=selected.shape) for k in range(len(targets))]
+        columns = frequent_columns(document_frequency(matrix), params.min_df, params.max_features)
+        selected = select_columns(matrix, columns)
+        targets = one_vs_rest_targets(labels, num_classes)
+        ratios = nb_ratios(selected, targets, params.alpha)
+        scaled = [ratio_scaled(selected, ratios[:, k]) for k in range(len(targets))]
         del selected  # the scaled copies share its index arrays; its int8 data is no longer needed
         results, starts = [], [None] * len(targets)
         for c in grid:
@@ -229,132 +220,7 @@ class _Fitted:
             starts = solutions
             weights = np.stack([s[:-1] for s in solutions], axis=1)
             if params.interpolation is not None:
-                beta = params.interpolation
-                weights = (1.0 - beta) * np.abs(weights).mean(axis=0, keepdims=True) + beta * weights
+                weights = interpolated_weights(weights, params.interpolation)
             intercept = np.array([s[-1] for s in solutions])
             results.append((c, cls(columns, ratios, (weights * ratios).astype(np.float32), intercept)))
         return results
-
-
-def nb_ratio(matrix: sp.csr_matrix, positive: np.ndarray, alpha: float) -> np.ndarray:
-    """Wang & Manning's log-count ratio of binary features: log((p/|p|_1) / (q/|q|_1)).
-
-    Example:
-        >>> m = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1]]))
-        >>> np.round(nb_ratio(m, np.array([True, True, False]), 1.0), 4).tolist()
-        [0.5878, -0.5108]
-    """
-    positive = np.asarray(positive, dtype=bool)
-    p = alpha + np.asarray(matrix[positive].sum(axis=0), dtype=np.float64).ravel()
-    q = alpha + np.asarray(matrix[~positive].sum(axis=0), dtype=np.float64).ravel()
-    return np.log(p / p.sum()) - np.log(q / q.sum())
-
-
-def train_logistic(features: sp.csr_matrix, target: np.ndarray, C: float, *, max_iter: int = 200,
-                   tol: float = 1e-5, start: np.ndarray | None = None, memory: int = 10) -> np.ndarray:
-    """L2 logistic regression by L-BFGS: minimizes `C * sum(log loss) + |w|^2 / 2`; returns [w..., b].
-
-    Stops after `max_iter` iterations or when the largest gradient entry of the objective divided by n is <= `tol`.
-    A plain (unbounded) L-BFGS in NumPy, float64 throughout: SciPy's L-BFGS-B spends ~0.2 s per iteration on its
-    bound-constraint bookkeeping at a million features, more than the sparse products themselves. The line search
-    backtracks from the full quasi-Newton step (Armijo); pairs failing the curvature test are not stored.
-
-    Example:
-        >>> x = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 4))
-        >>> solution = train_logistic(x, np.array([1, 0] * 4), C=10.0)
-        >>> bool(solution[0] > 0 > solution[1])
-        True
-    """
-    y = np.asarray(target, dtype=np.float64)
-    n, d = features.shape
-    transposed = features.T  # a CSC view of the same arrays: X^T e without a transposed copy
-    scale = 1.0 / max(n, 1)  # objective divided by n: same optimum, better-conditioned tolerances
-
-    def objective(wb):
-        w, b = wb[:-1], wb[-1]
-        z = features @ w
-        z += b
-        loss = C * float(np.sum(np.logaddexp(0.0, z) - y * z)) + 0.5 * float(w @ w)
-        error = expit(z)
-        error -= y
-        error *= C
-        gradient = np.empty_like(wb)
-        gradient[:-1] = transposed @ error
-        gradient[:-1] += w
-        gradient[-1] = error.sum()
-        gradient *= scale
-        return loss * scale, gradient
-
-    x = np.zeros(d + 1) if start is None else np.array(start, dtype=np.float64)
-    value, gradient = objective(x)
-    pairs: list[tuple[np.ndarray, np.ndarray, float]] = []  # (s, y, 1 / y.s), oldest first
-    for _ in range(max_iter):
-        if np.abs(gradient).max() <= tol:
-            break
-        direction = _lbfgs_direction(gradient, pairs)
-        slope = float(gradient @ direction)
-        if slope >= 0:  # not a descent direction (numerical trouble): restart from steepest descent
-            pairs.clear()
-            direction = -gradient / max(1.0, float(np.linalg.norm(gradient)))
-            slope = float(gradient @ direction)
-        step = 1.0
-        for _ in range(40):
-            candidate = x + step * direction
-            new_value, new_gradient = objective(candidate)
-            if new_value <= value + 1e-4 * step * slope:
-                break
-            # minimum of the quadratic through value, slope and new_value, kept within [0.1, 0.5] of the step
-            excess = new_value - value - slope * step
-            step *= min(0.5, max(0.1, -slope * step / (2.0 * excess))) if np.isfinite(excess) and excess > 0 else 0.1
-        else:
-            break  # no decrease found: at the precision limit
-        s, change = candidate - x, new_gradient - gradient
-        curvature = float(s @ change)
-        if curvature > 1e-12 * float(change @ change):
-            pairs.append((s, change, 1.0 / curvature))
-            if len(pairs) > memory:
-                pairs.pop(0)
-        decrease = value - new_value
-        x, value, gradient = candidate, new_value, new_gradient
-        if decrease <= 1e-12 * max(abs(value), 1.0):
-            break
-    return x
-
-
-def _lbfgs_direction(gradient: np.ndarray, pairs) -> np.ndarray:
-    """The two-loop recursion: -H g for the inverse-Hessian approximation H of the stored pairs."""
-    if not pairs:
-        return -gradient / max(1.0, float(np.linalg.norm(gradient)))
-    q = gradient.copy()
-    alphas = []
-    for s, change, rho in reversed(pairs):
-        alpha = rho * float(s @ q)
-        q -= alpha * change
-        alphas.append(alpha)
-    s, change, rho = pairs[-1]
-    q *= 1.0 / (rho * float(change @ change))  # gamma = s.y / y.y
-    for (s, change, rho), alpha in zip(pairs, reversed(alphas)):
-        beta = rho * float(change @ q)
-        q += (alpha - beta) * s
-    return -q
-
-
-def _kept_columns(matrix: sp.csr_matrix, min_df: int, max_features: int | None) -> np.ndarray:
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    columns = np.flatnonzero(df >= min_df)
-    if max_features is not None and len(columns) > max_features:
-        order = np.argsort(-df[columns], kind="stable")[:max_features]
-        columns = np.sort(columns[order])
-    return columns
-
-
-def _select_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
-    # int32 temporaries: this runs on the whole training matrix, where every byte per entry counts
-    remap = np.full(matrix.shape[1], -1, dtype=np.int32)
-    remap[columns] = np.arange(len(columns), dtype=np.int32)
-    indices = remap[matrix.indices]
-    keep = indices >= 0
-    kept_before = np.zeros(len(keep) + 1, dtype=np.int32 if len(keep) < 2**31 else np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    indptr = kept_before[matrix.indptr].astype(np.int64)  # kept entries before each row's start
-    return sp.csr_matrix((matrix.data[keep], indices[keep], indptr), shape=(matrix.shape[0], len(columns)))

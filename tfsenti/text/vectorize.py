@@ -137,3 +137,33 @@ def _encode_chunk(job) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray | 
     per_document = np.bincount(keys // max(len(distinct), 1), minlength=len(texts))
     indptr = np.concatenate([[0], np.cumsum(per_document)])
     return distinct, indptr, keys % max(len(distinct), 1), occurrences
+
+
+def remap_columns(matrix: sp.csr_matrix, remap: np.ndarray) -> sp.csr_matrix:
+    """Presence (float32 ones) of a CSR matrix's entries under new column numbers `remap` (old -> new, -1 drops).
+
+    Example:
+        >>> remap_columns(sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]])), np.array([1, -1, 0])).toarray().tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+    """
+    width = max(int(remap.max()) + 1 if len(remap) else 0, 0)
+    indices = remap[matrix.indices]
+    keep = indices >= 0
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))])
+    out = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), indices[keep].astype(np.int32), indptr),
+                        shape=(matrix.shape[0], width))
+    out.sort_indices()
+    return out
+
+
+def position_map(union: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """For each union column, its position in `subset` (both sorted), or -1.
+
+    Example:
+        >>> position_map(np.array([2, 5, 7, 9]), np.array([5, 9])).tolist()
+        [-1, 0, -1, 1]
+    """
+    position = np.minimum(np.searchsorted(subset, union), max(len(subset) - 1, 0))
+    found = subset[position] == union if len(subset) else np.zeros(len(union), bool)
+    return np.where(found, position, -1).astype(np.int64)
