@@ -1,7 +1,7 @@
 """Validation-only tuning of the `nbbon` recipe: analyze train once, then try min_df, alpha, interpolation and C.
 
 Carves the validation split from train exactly as the recipe's configs do (`validation_fraction`, `train.seed`),
-never loads the test split, and reuses the recipe's own training path (`_Fitted.train`, warm-started over C) for
+never loads the test split, and reuses the recipe's own training path (`NBBONModel.train`, warm-started over C) for
 every setting. Prints one JSON line per setting and writes a markdown table (default docs/nbbon_tuning.md).
 
 Example:
@@ -37,7 +37,7 @@ def main() -> None:
 
     from tfsenti.config import build_config
     from tfsenti.data.loading import load_dataset
-    from tfsenti.recipes.nbbon import _Fitted
+    from tfsenti.recipes.nbbon import NBBONModel
     from tfsenti.text.ngrams import NgramAnalyzer
     from tfsenti.text.vectorize import binary_matrix
 
@@ -57,7 +57,7 @@ def main() -> None:
                     params = dataclasses.replace(config.params, min_df=min_df, alpha=alpha, tol=tol,
                                                  interpolation=None if beta < 0 else beta)
                     started = time.perf_counter()
-                    fitted = _Fitted.train(matrix[:n], np.asarray(part.labels), train.num_classes, params,
+                    fitted = NBBONModel.train(matrix[:n], np.asarray(part.labels), train.num_classes, params,
                                            sorted(args.C))
                     seconds = time.perf_counter() - started
                     for c, model in fitted:

@@ -10,13 +10,13 @@ import dvcosine
 def _run(validation: float, test: float, *, transductive: bool) -> dict:
     params = {"word_ngrams": [1, 3], "char_ngrams": None, "min_count": 3, "alpha": 6.0, "negatives": 5,
               "subsample": 0.001, "batch_size": 256, "threads": 2, "init": "svd", "infer_steps": 15,
-              "transductive_test": transductive, "use_unlabeled": True}
+              "transductive": transductive, "use_unlabeled": True}
     row = {"epochs": 4, "dim": 100, "fit_seconds_cumulative": 400.0, "embedding_seconds": 260.0,
            "test_seconds": 70.0, "validation_ensemble": validation, "validation_vectors_only": 0.91,
            "test_ensemble": test, "test_vectors_only": 0.91, "peak_rss_gib": 8.0}
     return {"data": "imdb", "train": 22500, "validation": 2500, "test": 25000, "unlabeled": 50000,
             "load_seconds": 9.0, "params": params, "rows": [row], "date": "2026-11-30", "machine": "test",
-            "overrides": ["params.transductive_test=true"] if transductive else [], "command": "bench"}
+            "overrides": ["params.transductive=true"] if transductive else [], "command": "bench"}
 
 
 def test_a_transductive_row_is_never_the_headline():
@@ -64,7 +64,6 @@ def test_when_every_run_has_overrides_the_settings_line_describes_the_recorded_c
 
 def test_a_joint_row_scored_with_inferred_vectors_gets_a_line_of_its_own():
     joint = _run(0.93, 0.9337, transductive=True)
-    joint["params"]["joint_vectors"] = True
     joint["rows"][0].update(test_vectors_only=0.9341, test_ensemble_inferred=0.9301, test_vectors_only_inferred=0.9222,
                             validation_vectors_only_reinferred=0.9204, test_vectors_only_reinferred=0.9281,
                             inferred_scoring_seconds=300.0)
