@@ -24,7 +24,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -53,6 +53,48 @@ class BatchPlan:
     details: dict = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass(frozen=True)
+class BertParams:
+    """Settings of the `bert` recipe (`params.*`); a bad value raises ValueError (a ConfigError through the config).
+
+    Example:
+        >>> BertParams(sequence_length=64).truncation
+        'head'
+    """
+
+    sequence_length: int = 128
+    truncation: Literal["head", "head_tail"] = "head"
+    learning_rate: float = 2e-5
+    schedule: Literal["linear", "one_cycle", "constant"] = "linear"
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    clipnorm: float | None = 1.0
+    accumulation_steps: int = 1
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    dropout: float = 0.1  # backbone (hidden and attention) and head
+    pooling: Literal["cls", "mean"] = "cls"
+    patience: int | None = 1
+    checkpoint_every: int = 200
+    checkpoint_dir: str | None = None
+    log_every: int = 20
+    predict_batch_size: int = 64
+    # prediction and export: `fused` = tfsenti.bert.inference_graph (fused oneDNN dense layers, weights in the
+    # compute dtype), `keras` = the Keras model itself; `auto` = fused for mixed_bfloat16, keras otherwise
+    inference_graph: Literal["auto", "keras", "fused"] = "auto"
+    memory_budget_gib: float | None = None
+    verbose: int = 1
+    scratch_num_layers: int = 2
+    scratch_hidden_dim: int = 64
+    scratch_num_heads: int = 2
+    scratch_vocabulary_size: int = 2000
+
+    def __post_init__(self):
+        if self.accumulation_steps < 1:
+            raise ValueError(f"accumulation_steps must be >= 1, received {self.accumulation_steps}")
+        if self.sequence_length < 2:
+            raise ValueError(f"sequence_length must be >= 2, received {self.sequence_length}")
+
+
 class BertRecipe(Recipe):
     """Fine-tuned BERT classifier: [CLS] pooled output -> dropout -> dense softmax."""
 
@@ -60,39 +102,7 @@ class BertRecipe(Recipe):
     uses_pretrained = True
     strategy_refusal = None  # trains under any tf.distribute strategy (train.strategy)
 
-    @dataclasses.dataclass(frozen=True)
-    class Params:
-        sequence_length: int = 128
-        truncation: Literal["head", "head_tail"] = "head"
-        learning_rate: float = 2e-5
-        schedule: Literal["linear", "one_cycle", "constant"] = "linear"
-        warmup_fraction: float = 0.1
-        weight_decay: float = 0.01
-        clipnorm: float | None = 1.0
-        accumulation_steps: int = 1
-        precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-        dropout: float = 0.1  # backbone (hidden and attention) and head
-        pooling: Literal["cls", "mean"] = "cls"
-        patience: int | None = 1
-        checkpoint_every: int = 200
-        checkpoint_dir: str | None = None
-        log_every: int = 20
-        predict_batch_size: int = 64
-        # prediction and export: `fused` = tfsenti.bert.inference_graph (fused oneDNN dense layers, weights in the
-        # compute dtype), `keras` = the Keras model itself; `auto` = fused for mixed_bfloat16, keras otherwise
-        inference_graph: Literal["auto", "keras", "fused"] = "auto"
-        memory_budget_gib: float | None = None
-        verbose: int = 1
-        scratch_num_layers: int = 2
-        scratch_hidden_dim: int = 64
-        scratch_num_heads: int = 2
-        scratch_vocabulary_size: int = 2000
-
-        def __post_init__(self):
-            if self.accumulation_steps < 1:
-                raise ValueError(f"accumulation_steps must be >= 1, received {self.accumulation_steps}")
-            if self.sequence_length < 2:
-                raise ValueError(f"sequence_length must be >= 2, received {self.sequence_length}")
+    Params: ClassVar[type] = BertParams
 
     # -- fit ----------------------------------------------------------------------------------------------------
     # One fit for bert and uda: uda overrides only the hooks where it differs (_select_examples, _rows_per_example,

@@ -32,6 +32,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,6 +46,39 @@ DEFAULT_PRETRAINED = {"imdb": "bert-base-uncased", "amazon": "bert-base-uncased"
 PREDICT_CHUNK = 1024  # texts per ktrain predictor call (ktrain pads each call to its longest text)
 
 
+@dataclasses.dataclass(frozen=True)
+class KtrainParams:
+    """Settings of the `ktrain` recipe (`params.*`); a bad value raises ValueError (a ConfigError through the config).
+
+    Example:
+        >>> KtrainParams(maxlen=256).learning_rate
+        2e-05
+    """
+
+    maxlen: int = 500
+    learning_rate: float = 2e-5
+    cycle_momentum: bool = True
+    predict_batch_size: int = 32
+    checkpoints: bool = True
+    log_every: int = 20
+    verbose: int = 1
+    lr_find_start: float = 1e-7
+    lr_find_mult: float = 1.01
+    lr_find_max_epochs: int | None = None
+    lr_find_stop_factor: float = 4.0
+    scratch_vocabulary_size: int = 2000
+    scratch_hidden_dim: int = 32
+    scratch_num_layers: int = 2
+    scratch_num_heads: int = 2
+    memory_budget_gib: float | None = None  # memory the guard checks against (None: what is free now)
+
+    def __post_init__(self):
+        if self.maxlen < 3:
+            raise ValueError(f"maxlen must be >= 3 ([CLS], one token, [SEP]), received {self.maxlen}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, received {self.learning_rate}")
+
+
 class KtrainRecipe(Recipe):
     """A transformers sequence classifier trained with ktrain's one-cycle policy."""
 
@@ -55,30 +89,7 @@ class KtrainRecipe(Recipe):
                         "the bert recipe (same encoders, same one-cycle schedule: --set params.schedule=one_cycle) "
                         "to train on several devices or machines")
 
-    @dataclasses.dataclass(frozen=True)
-    class Params:
-        maxlen: int = 500
-        learning_rate: float = 2e-5
-        cycle_momentum: bool = True
-        predict_batch_size: int = 32
-        checkpoints: bool = True
-        log_every: int = 20
-        verbose: int = 1
-        lr_find_start: float = 1e-7
-        lr_find_mult: float = 1.01
-        lr_find_max_epochs: int | None = None
-        lr_find_stop_factor: float = 4.0
-        scratch_vocabulary_size: int = 2000
-        scratch_hidden_dim: int = 32
-        scratch_num_layers: int = 2
-        scratch_num_heads: int = 2
-        memory_budget_gib: float | None = None  # memory the guard checks against (None: what is free now)
-
-        def __post_init__(self):
-            if self.maxlen < 3:
-                raise ValueError(f"maxlen must be >= 3 ([CLS], one token, [SEP]), received {self.maxlen}")
-            if self.learning_rate <= 0:
-                raise ValueError(f"learning_rate must be positive, received {self.learning_rate}")
+    Params: ClassVar[type] = KtrainParams
 
     # -- fit -----------------------------------------------------------------------------------------------------
     def fit(self, train, validation=None, *, unlabeled=None, log_dir=None) -> dict[str, float]:

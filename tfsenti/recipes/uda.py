@@ -27,14 +27,63 @@ import dataclasses
 import logging
 import math
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from tfsenti.errors import ConfigError
-from tfsenti.recipes.bert import BatchPlan, BertRecipe
+from tfsenti.recipes.bert import BatchPlan, BertParams, BertRecipe
 
 log = logging.getLogger("tfsenti")
+
+
+@dataclasses.dataclass(frozen=True)
+class UDAParams(BertParams):
+    """Settings of the `uda` recipe: the `bert` recipe's plus UDA's own (`params.*`); a bad value raises ValueError.
+
+    Example:
+        >>> UDAParams(labeled_per_class=20).tsa
+        'linear'
+    """
+
+    labeled_per_class: int | None = 10
+    train_steps: int = 1000
+    unsup_ratio: int = 3
+    uda_coeff: float = 1.0
+    tsa: str = "linear"
+    softmax_temperature: float = 0.85
+    confidence_threshold: float = -1.0
+    augmentation: str = "tf_idf"
+    augmentation_probability: float = 0.3
+    back_translation_file: str | None = None
+    extra_unlabeled: str | tuple[str, ...] | None = "auto"
+    unlabeled_limit: int | None = None
+    shuffle_buffer: int = 10_000
+    validation_limit: int | None = 2000
+    cache_dir: str | None = None
+    patience: int | None = None
+    checkpoint_every: int = 100
+    learning_rate: float = 2e-5
+
+    def __post_init__(self):
+        super().__post_init__()
+        from tfsenti.uda.augment import AUGMENTATIONS
+        from tfsenti.uda.tsa import check_schedule
+
+        check_schedule(self.tsa)
+        if self.augmentation not in AUGMENTATIONS:
+            raise ValueError(f"Unknown augmentation {self.augmentation!r}; choose one of {list(AUGMENTATIONS)}.")
+        for key in ("train_steps",):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, received {getattr(self, key)}.")
+        if self.unsup_ratio < 0:
+            raise ValueError(f"unsup_ratio must be >= 0, received {self.unsup_ratio}.")
+        if self.softmax_temperature <= 0:
+            raise ValueError(f"softmax_temperature must be > 0, received {self.softmax_temperature}.")
+        if not 0.0 <= self.augmentation_probability <= 1.0:
+            raise ValueError(f"augmentation_probability must be in [0, 1], received "
+                             f"{self.augmentation_probability}.")
+
 
 class UDARecipe(BertRecipe):
     """BERT classifier trained with UDA; predicts and exports exactly like the `bert` recipe."""
@@ -42,45 +91,7 @@ class UDARecipe(BertRecipe):
     name = "uda"
     uses_pretrained = True
 
-    @dataclasses.dataclass(frozen=True)
-    class Params(BertRecipe.Params):
-        labeled_per_class: int | None = 10
-        train_steps: int = 1000
-        unsup_ratio: int = 3
-        uda_coeff: float = 1.0
-        tsa: str = "linear"
-        softmax_temperature: float = 0.85
-        confidence_threshold: float = -1.0
-        augmentation: str = "tf_idf"
-        augmentation_probability: float = 0.3
-        back_translation_file: str | None = None
-        extra_unlabeled: str | tuple[str, ...] | None = "auto"
-        unlabeled_limit: int | None = None
-        shuffle_buffer: int = 10_000
-        validation_limit: int | None = 2000
-        cache_dir: str | None = None
-        patience: int | None = None
-        checkpoint_every: int = 100
-        learning_rate: float = 2e-5
-
-        def __post_init__(self):
-            super().__post_init__()
-            from tfsenti.uda.augment import AUGMENTATIONS
-            from tfsenti.uda.tsa import check_schedule
-
-            check_schedule(self.tsa)
-            if self.augmentation not in AUGMENTATIONS:
-                raise ValueError(f"Unknown augmentation {self.augmentation!r}; choose one of {list(AUGMENTATIONS)}.")
-            for key in ("train_steps",):
-                if getattr(self, key) < 1:
-                    raise ValueError(f"{key} must be >= 1, received {getattr(self, key)}.")
-            if self.unsup_ratio < 0:
-                raise ValueError(f"unsup_ratio must be >= 0, received {self.unsup_ratio}.")
-            if self.softmax_temperature <= 0:
-                raise ValueError(f"softmax_temperature must be > 0, received {self.softmax_temperature}.")
-            if not 0.0 <= self.augmentation_probability <= 1.0:
-                raise ValueError(f"augmentation_probability must be in [0, 1], received "
-                                 f"{self.augmentation_probability}.")
+    Params: ClassVar[type] = UDAParams
 
     def wants_unlabeled(self) -> bool:
         return self.params.unsup_ratio > 0 and self.params.uda_coeff != 0
