@@ -10,14 +10,24 @@ norm, attention softmax, mean pooling and the head run in float32 (Keras mixed p
 norm and the head); the [CLS] pooler dense runs in the compute dtype like the other dense layers.
 Batches are trimmed to their longest text before the encoder (padding is masked, so this changes nothing but time).
 
-Sibling: tfsenti.hub.bert_module._Encoder is the same post-layer-norm encoder for hub modules (float32, dropout,
-trainable variables); a fix to one (attention, layer norm, activation) likely belongs in the other too.
+The encoder itself is `tfsenti.bert.encoder.bert_encoder`, shared with the TF-Hub BERT modules
+(`tfsenti.hub.bert_module`); this class prepares its weights and adds the trimming, pooling and head.
 
 The weights are a snapshot: build it after training (the `bert` recipe does, lazily, and drops it when it trains).
 
 Example:
-    >>> graph = FusedBertClassifier(recipe.model_, pooling="mean", compute_dtype="bfloat16")
-    >>> probabilities = graph(token_ids, padding_mask)        # float32 [batch, classes]
+    >>> import keras, keras_hub, numpy as np
+    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=4,
+    ...                                          intermediate_dim=8, max_sequence_length=8)
+    >>> inputs = {name: keras.Input((None,), dtype="int32", name=name)
+    ...           for name in ("token_ids", "segment_ids", "padding_mask")}
+    >>> model = keras.Model(inputs, keras.layers.Dense(2, name="logits")(backbone(inputs)["pooled_output"]))
+    >>> graph = FusedBertClassifier(model, pooling="cls", compute_dtype="float32")
+    >>> ids, mask = np.array([[2, 5, 6, 3, 0]]), np.array([[1, 1, 1, 1, 0]])
+    >>> probabilities = graph(ids, mask)                                  # float32 [batch, classes]
+    >>> logits = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": mask})
+    >>> bool(np.allclose(probabilities, keras.ops.softmax(logits), atol=1e-5))
+    True
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfsenti.bert.encoder import EncoderSettings, bert_encoder
 from tfsenti.errors import TfsentiError
 
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
@@ -60,15 +71,19 @@ class FusedBertClassifier(tf.Module):
         def weight(value, as_dtype=dtype):
             return tf.Variable(tf.cast(np.asarray(value, np.float32), as_dtype), trainable=False)
 
-        self.token_embedding = weight(backbone.token_embedding.embeddings)
-        self.position_embedding = weight(backbone.position_embedding.position_embeddings)
-        self.segment_embedding = weight(backbone.segment_embedding.embeddings[0])
         norm = backbone.embeddings_layer_norm
-        self.embedding_norm = (weight(norm.gamma, tf.float32), weight(norm.beta, tf.float32))
-        self.embedding_epsilon = float(norm.epsilon)
+        self.embeddings = {
+            "token": weight(backbone.token_embedding.embeddings),
+            "position": weight(backbone.position_embedding.position_embeddings),
+            "segment": weight(backbone.segment_embedding.embeddings[0]),
+            "norm_gamma": weight(norm.gamma, tf.float32), "norm_beta": weight(norm.beta, tf.float32),
+        }
         self.layers = [self._layer_weights(layer, weight) for layer in backbone.transformer_layers]
-        self.epsilons = [float(layer.layer_norm_epsilon) for layer in backbone.transformer_layers]
-        self.activations = [_activation_name(layer) for layer in backbone.transformer_layers]
+        self.settings = EncoderSettings(
+            num_heads=self.num_heads, embedding_epsilon=float(norm.epsilon),
+            layer_epsilons=tuple(float(layer.layer_norm_epsilon) for layer in backbone.transformer_layers),
+            activations=tuple(_activation_name(layer) for layer in backbone.transformer_layers),
+            compute_dtype=compute_dtype)  # the 1/sqrt(head size) is folded into the query weights: score_scale 1
         self.pooled_kernel = weight(backbone.pooled_dense.kernel)
         self.pooled_bias = weight(backbone.pooled_dense.bias)
         head = model.get_layer("logits")
@@ -99,13 +114,13 @@ class FusedBertClassifier(tf.Module):
             "qkv_kernel": weight(qkv_kernel), "qkv_bias": weight(qkv_bias),
             "output_kernel": weight(np.reshape(np.asarray(output.kernel, np.float32), (-1, hidden))),
             "output_bias": weight(output.bias),
-            "attention_norm": (weight(layer._self_attention_layer_norm.gamma, tf.float32),
-                               weight(layer._self_attention_layer_norm.beta, tf.float32)),
+            "attention_norm_gamma": weight(layer._self_attention_layer_norm.gamma, tf.float32),
+            "attention_norm_beta": weight(layer._self_attention_layer_norm.beta, tf.float32),
             "intermediate_kernel": weight(dense.kernel), "intermediate_bias": weight(dense.bias),
             "ffn_output_kernel": weight(layer._feedforward_output_dense.kernel),
             "ffn_output_bias": weight(layer._feedforward_output_dense.bias),
-            "ffn_norm": (weight(layer._feedforward_layer_norm.gamma, tf.float32),
-                         weight(layer._feedforward_layer_norm.beta, tf.float32)),
+            "ffn_norm_gamma": weight(layer._feedforward_layer_norm.gamma, tf.float32),
+            "ffn_norm_beta": weight(layer._feedforward_layer_norm.beta, tf.float32),
         }
 
     def __call__(self, token_ids, padding_mask):
@@ -113,29 +128,8 @@ class FusedBertClassifier(tf.Module):
         token_ids, padding_mask = tf.convert_to_tensor(token_ids), tf.cast(padding_mask, tf.int32)
         width = tf.maximum(tf.reduce_max(tf.reduce_sum(padding_mask, axis=1)), 1)
         token_ids, padding_mask = token_ids[:, :width], padding_mask[:, :width]
-        batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
-        hidden = self.num_heads * self.head_dim
         mask = tf.cast(padding_mask, tf.float32)
-
-        x = (tf.gather(self.token_embedding, token_ids) + self.position_embedding[None, :length]
-             + self.segment_embedding)
-        # [batch * length, hidden]
-        x = self._norm(tf.reshape(x, [-1, hidden]), *self.embedding_norm, self.embedding_epsilon)
-        attention_bias = (1.0 - mask[:, None, None, :]) * -1e9
-        for w, epsilon, activation in zip(self.layers, self.epsilons, self.activations):
-            qkv = tf.nn.bias_add(tf.matmul(x, w["qkv_kernel"]), w["qkv_bias"])
-            qkv = tf.reshape(qkv, [batch, length, 3, self.num_heads, self.head_dim])
-            query, key, value = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]))  # each [batch, heads, length, dim]
-            scores = tf.cast(tf.matmul(query, key, transpose_b=True), tf.float32) + attention_bias
-            weights = tf.cast(tf.nn.softmax(scores, axis=-1), self.compute_dtype)
-            context = tf.reshape(tf.transpose(tf.matmul(weights, value), [0, 2, 1, 3]), [-1, hidden])
-            attended = tf.nn.bias_add(tf.matmul(context, w["output_kernel"]), w["output_bias"])
-            x = self._norm(x + attended, *w["attention_norm"], epsilon)
-            inner = self._activate(tf.nn.bias_add(tf.matmul(x, w["intermediate_kernel"]), w["intermediate_bias"]),
-                                   activation)
-            outer = tf.nn.bias_add(tf.matmul(inner, w["ffn_output_kernel"]), w["ffn_output_bias"])
-            x = self._norm(x + outer, *w["ffn_norm"], epsilon)
-        sequence = tf.reshape(x, [batch, length, hidden])
+        sequence = bert_encoder(token_ids, mask, self.embeddings, self.layers, self.settings)
         if self.pooling == "mean":
             sequence = tf.cast(sequence, tf.float32)
             pooled = tf.reduce_sum(sequence * mask[:, :, None], axis=1) / tf.maximum(
@@ -144,18 +138,6 @@ class FusedBertClassifier(tf.Module):
             pooled = tf.tanh(tf.nn.bias_add(tf.matmul(sequence[:, 0], self.pooled_kernel), self.pooled_bias))
         logits = tf.nn.bias_add(tf.matmul(tf.cast(pooled, tf.float32), self.head_kernel), self.head_bias)
         return tf.nn.softmax(logits, axis=-1)
-
-    def _norm(self, x, gamma, beta, epsilon):
-        x = tf.cast(x, tf.float32)
-        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
-        return tf.cast((x - mean) * tf.math.rsqrt(variance + epsilon) * gamma + beta, self.compute_dtype)
-
-    @staticmethod
-    def _activate(x, name: str):
-        """`name` from `_activation_name`."""
-        if name == "relu":
-            return tf.nn.relu(x)
-        return tf.nn.gelu(x, approximate=name == "gelu_approximate")
 
 
 def _activation_name(layer) -> str:

@@ -1,8 +1,9 @@
 """A TF-Hub sentence-embedding module built offline from a BERT-family checkpoint folder.
 
 The module takes raw strings and returns one vector per string, in the spirit of universal-sentence-encoder:
-WordPiece tokenization inside the graph (tensorflow_text FastBertTokenizer with the checkpoint's vocabulary and
-lower-casing), `[CLS] ... [SEP]` truncated to `max_length` tokens, the BERT encoder in plain TensorFlow ops, mean
+WordPiece tokenization inside the graph (keras_hub's WordPieceTokenizer, as the bert recipe, with the checkpoint's
+vocabulary and lower-casing; only tensorflow_text ops end up in the module), `[CLS] ... [SEP]` truncated to `max_length` tokens, the BERT encoder in plain TensorFlow ops
+(`tfsenti.bert.encoder.bert_encoder`, the same function as the bert recipe's fused inference graph), mean
 pooling over the real tokens (as sentence-transformers does), and an L2 normalisation when the checkpoint is a
 sentence-transformers model that normalises (its modules.json lists Normalize). The encoder weights are the
 module's `trainable_variables`; `training=True` turns on the checkpoint's dropout for fine-tuning.
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from tfsenti.bert.encoder import EncoderSettings, bert_encoder
 from tfsenti.errors import TfsentiError
 from tfsenti.hub.saving import write_module
 
@@ -269,8 +271,10 @@ def build_bert_module(
     `truncation="head"` keeps the first pieces, `"head_tail"` the first quarter and the last three quarters of the
     budget (Sun et al. 2019 found head+tail best for long IMDB reviews, whose verdict is often at the end).
     """
+    import keras_hub
     import tensorflow as tf
-    import tensorflow_text as tf_text
+
+    from tfsenti.bert.preprocessor import pack_pieces
 
     if not isinstance(checkpoint, BertCheckpoint):
         source = source or str(checkpoint)
@@ -290,41 +294,37 @@ def build_bert_module(
         special[token] = vocabulary.index(token)
 
     root = tf.train.Checkpoint()
-    root.tokenizer = tf_text.FastBertTokenizer(vocab=vocabulary, token_out_type=tf.int64, unknown_token="[UNK]",
-                                               lower_case_nfd_strip_accents=lowercase)
+    root.tokenizer = keras_hub.tokenizers.WordPieceTokenizer(vocabulary=vocabulary, lowercase=lowercase,
+                                                             strip_accents=lowercase, oov_token="[UNK]")
     root.embedding_weights = {name: tf.Variable(value, name=f"embeddings/{name}")
                               for name, value in checkpoint.embeddings.items()}
     root.layer_weights = [{name: tf.Variable(value, name=f"layer_{i}/{name}") for name, value in layer.items()}
                           for i, layer in enumerate(checkpoint.layers)]
-    encoder = _Encoder(root.embedding_weights, root.layer_weights, checkpoint)
+    layer_count, head_dim = len(checkpoint.layers), checkpoint.hidden_size // checkpoint.num_heads
+    settings = EncoderSettings(
+        num_heads=checkpoint.num_heads, embedding_epsilon=checkpoint.layer_norm_epsilon,
+        layer_epsilons=(checkpoint.layer_norm_epsilon,) * layer_count,
+        activations=(checkpoint.activation,) * layer_count,
+        score_scale=1.0 / math.sqrt(head_dim), dropout=checkpoint.dropout)
+
+    def encoder(ids, mask, training):
+        """query, key and value stay separate variables (each trainable); they are joined for the matrix product."""
+        embeddings = dict(root.embedding_weights, segment=root.embedding_weights["segment"][0])
+        layers = [dict(w, qkv_kernel=tf.concat([w["query_kernel"], w["key_kernel"], w["value_kernel"]], axis=1),
+                       qkv_bias=tf.concat([w["query_bias"], w["key_bias"], w["value_bias"]], axis=0))
+                  for w in root.layer_weights]
+        return bert_encoder(ids, mask, embeddings, layers, settings, training=training)
 
     def token_ids(text):
-        pieces = root.tokenizer.tokenize(text)  # [batch, word pieces]
-        budget = max_length - 2
-        lengths = pieces.row_lengths()
-        kept = tf.minimum(lengths, budget)
-        dense = pieces.to_tensor(special["[PAD]"])
-        if truncation == "head":
-            dense = dense[:, :budget]
-        else:  # head_tail: positions < head come from the start, the rest from the end of long texts
-            head = budget // 4
-            positions = tf.range(budget, dtype=tf.int64)[None, :]
-            from_end = lengths[:, None] - (budget - positions)
-            index = tf.where((positions < head) | (lengths[:, None] <= budget), positions, from_end)
-            dense = tf.gather(tf.pad(dense, [[0, 0], [0, budget]]), index, batch_dims=1)
-        pieces = tf.RaggedTensor.from_tensor(dense, lengths=kept)
-        rows = pieces.nrows()
-        cls = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(special["[CLS]"], tf.int64)))
-        sep = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(special["[SEP]"], tf.int64)))
-        ids = tf.concat([cls, pieces, sep], axis=1)
-        dense = ids.to_tensor(default_value=special["[PAD]"])
-        mask = tf.sequence_mask(ids.row_lengths(), maxlen=tf.shape(dense)[1], dtype=tf.float32)
-        return dense, mask
+        ids, mask = pack_pieces(tf.cast(root.tokenizer(text), tf.int64), cls_id=special["[CLS]"], sep_id=special["[SEP]"],
+                                pad_id=special["[PAD]"], sequence_length=max_length, truncation=truncation,
+                                pad_to_longest=True)
+        return ids, tf.cast(mask, tf.float32)
 
     @tf.function(autograph=False)
     def embed(text, training=False):
         ids, mask = token_ids(text)
-        hidden = encoder(ids, mask, training=training)
+        hidden = encoder(ids, mask, training)
         pooled = tf.reduce_sum(hidden * mask[:, :, None], axis=1) / tf.reduce_sum(mask, axis=1, keepdims=True)
         if l2_normalize:
             pooled = tf.math.l2_normalize(pooled, axis=1, epsilon=1e-24)
@@ -371,58 +371,3 @@ def module_shape(info: dict[str, Any]) -> ModuleShape | None:
     hidden = int(info["dim"])
     return ModuleShape(num_layers=int(info["num_layers"]), hidden_dim=hidden,
                        num_heads=int(info.get("num_heads") or max(1, hidden // 32)), max_length=int(info["max_length"]))
-
-
-class _Encoder:
-    """BERT's post-layer-norm transformer encoder over tf.Variables (the module's forward pass). Sibling:
-    tfsenti.bert.inference_graph (the bert recipe's fused inference copy); a fix here likely belongs there too."""
-
-    def __init__(self, embeddings, layers, checkpoint: BertCheckpoint):
-        self.embeddings, self.layers = embeddings, layers
-        self.hidden_size, self.num_heads = checkpoint.hidden_size, checkpoint.num_heads
-        self.head_dim = checkpoint.hidden_size // checkpoint.num_heads
-        self.epsilon, self.dropout = checkpoint.layer_norm_epsilon, checkpoint.dropout
-        self.activation = checkpoint.activation
-
-    def __call__(self, token_ids, mask, *, training: bool):
-        import tensorflow as tf
-
-        batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
-        hidden, heads = self.hidden_size, self.num_heads
-        x = (tf.gather(self.embeddings["token"], token_ids) + self.embeddings["position"][None, :length]
-             + self.embeddings["segment"][0])
-        x = self._dropout(self._norm(tf.reshape(x, [-1, hidden]), self.embeddings["norm_gamma"],
-                                     self.embeddings["norm_beta"]), training)  # [batch * length, hidden]
-        attention_bias = (1.0 - mask[:, None, None, :]) * -1e9
-        for w in self.layers:
-            kernel = tf.concat([w["query_kernel"], w["key_kernel"], w["value_kernel"]], axis=1)
-            bias = tf.concat([w["query_bias"], w["key_bias"], w["value_bias"]], axis=0)
-            qkv = tf.reshape(tf.matmul(x, kernel) + bias, [batch, length, 3, heads, self.head_dim])
-            query, key, value = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]))  # each [batch, heads, length, dim]
-            scores = tf.matmul(query, key, transpose_b=True) * (1.0 / math.sqrt(self.head_dim)) + attention_bias
-            weights = self._dropout(tf.nn.softmax(scores, axis=-1), training)
-            context = tf.reshape(tf.transpose(tf.matmul(weights, value), [0, 2, 1, 3]), [-1, hidden])
-            attended = tf.matmul(context, w["output_kernel"]) + w["output_bias"]
-            x = self._norm(x + self._dropout(attended, training), w["attention_norm_gamma"], w["attention_norm_beta"])
-            inner = self._activate(tf.matmul(x, w["intermediate_kernel"]) + w["intermediate_bias"])
-            outer = tf.matmul(inner, w["ffn_output_kernel"]) + w["ffn_output_bias"]
-            x = self._norm(x + self._dropout(outer, training), w["ffn_norm_gamma"], w["ffn_norm_beta"])
-        return tf.reshape(x, [batch, length, hidden])
-
-    def _norm(self, x, gamma, beta):
-        import tensorflow as tf
-
-        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
-        return (x - mean) * tf.math.rsqrt(variance + self.epsilon) * gamma + beta
-
-    def _activate(self, x):
-        import tensorflow as tf
-
-        if self.activation == "relu":
-            return tf.nn.relu(x)
-        return tf.nn.gelu(x, approximate=self.activation == "gelu_approximate")
-
-    def _dropout(self, x, training: bool):
-        import tensorflow as tf
-
-        return tf.nn.dropout(x, rate=self.dropout) if training and self.dropout > 0 else x

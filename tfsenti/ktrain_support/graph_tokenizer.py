@@ -11,7 +11,11 @@ ktrain tokenizes in Python; a tfsenti SavedModel takes raw text, so the same tok
 3. split on whitespace, keep ASCII/Unicode punctuation and CJK ideographs as single tokens;
 4. words longer than 100 characters -> [UNK] (HF counts characters, tensorflow_text bytes);
 5. WordPiece with the checkpoint's vocab.txt; truncate to `sequence_length - 2`; [CLS] ... [SEP]; pad with [PAD]
-   to the longest text of the batch.
+   to the longest text of the batch (`tfsenti.bert.preprocessor.pack_pieces`, shared by every in-graph tokenizer).
+
+Why not keras_hub's tokenizer, which the bert recipe and TF-Hub BERT modules share: it case-folds and maps
+compatibility characters (`Straße`, `ﬁ`, `½`, `x²` come out differently) and splits words at control characters,
+so an export would not tokenize as ktrain trained (see `tfsenti.bert.preprocessor`).
 
 Example:
     >>> tokenizer = GraphWordPiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "film", "!", "##s"],
@@ -142,13 +146,11 @@ class GraphWordPiece:
     def __call__(self, text) -> dict:
         import tensorflow as tf
 
+        from tfsenti.bert.preprocessor import pack_pieces
+
         text = tf.convert_to_tensor(text, dtype=tf.string)
-        ids = self.token_ids(text)[:, : self.sequence_length - 2]
-        batch = tf.shape(ids.row_lengths())[0]
-        cls = tf.fill([batch, 1], tf.constant(self.special_ids_["cls"], tf.int64))
-        sep = tf.fill([batch, 1], tf.constant(self.special_ids_["sep"], tf.int64))
-        ids = tf.concat([cls, ids, sep], axis=1)
-        mask = tf.ones_like(ids).to_tensor(0)
-        dense = ids.to_tensor(self.special_ids_["pad"])
-        return {"input_ids": tf.cast(dense, tf.int32), "attention_mask": tf.cast(mask, tf.int32),
+        dense, mask = pack_pieces(self.token_ids(text), cls_id=self.special_ids_["cls"],
+                                  sep_id=self.special_ids_["sep"], pad_id=self.special_ids_["pad"],
+                                  sequence_length=self.sequence_length, pad_to_longest=True)
+        return {"input_ids": tf.cast(dense, tf.int32), "attention_mask": mask,
                 "token_type_ids": tf.zeros_like(dense, dtype=tf.int32)}
