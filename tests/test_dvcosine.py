@@ -355,7 +355,7 @@ def test_vectors_only_classifier_and_transductive_default():
 
 
 def test_transductive_scores_the_trained_test_vectors_joined_by_id():
-    from tfsenti.recipes.dvcosine import TEST_TEXT_PREFIX
+    from tfsenti.embeddings.corpus import TEST_TEXT_PREFIX
     from toy_data import toy_dataset
 
     train, validation = toy_dataset(60, seed=1), toy_dataset(20, seed=2, prefix="val")

@@ -42,17 +42,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from tfsenti.data.dataset import UNLABELED
-from tfsenti.embeddings.alignment import AlignmentError, DocumentTable, join_by_id
+from tfsenti.embeddings.alignment import DocumentTable, join_by_id
+from tfsenti.embeddings.corpus import TEST_TEXT_PREFIX, EmbeddingCorpus
 from tfsenti.embeddings.trainer import CosineEmbeddingTrainer, EmbeddingSettings, TensorBoardEpochWriter
 from tfsenti.errors import ConfigError
 from tfsenti.recipes.base import Recipe
-from tfsenti.text.naive_bayes import (NBEnsembleModel, choose_nb_ensemble, document_frequency, frequent_columns, nb_keep_probabilities,
-                                      nb_ratios, one_vs_rest_probabilities, one_vs_rest_targets, select_columns)
+from tfsenti.text.naive_bayes import (NBEnsembleModel, choose_nb_ensemble, document_frequency, frequent_columns,
+                                      nb_keep_probabilities, nb_ratios, one_vs_rest_probabilities, one_vs_rest_targets,
+                                      select_columns)
 from tfsenti.text.ngrams import AnalyzerConfig, NgramAnalyzer
 from tfsenti.text.vectorize import binary_matrix, position_map, remap_columns
 
 log = logging.getLogger("tfsenti")
-TEST_TEXT_PREFIX = "test-text:"  # document keys of the test text in the embedding corpus (transductive)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +161,7 @@ class DVCosineRecipe(Recipe):
         params: DVCosineParams = self.params
         started = time.perf_counter()
         metrics: dict[str, float] = {}
-        corpus = _Corpus.build(train, validation, unlabeled if params.use_unlabeled else None,
+        corpus = EmbeddingCorpus.build(train, validation, unlabeled if params.use_unlabeled else None,
                                _checked_test_texts(test_texts) if params.transductive else None)
         matrix, names = binary_matrix(corpus.texts, NgramAnalyzer(params.analyzer_config()), n_jobs=params.n_jobs,
                                       progress=None)
@@ -181,7 +182,7 @@ class DVCosineRecipe(Recipe):
                        num_embedding_ngrams=float(len(embedding_columns)), fit_seconds=time.perf_counter() - started)
         return metrics
 
-    def _train_embedding(self, corpus: _Corpus, matrix: sp.csr_matrix, train_labels: np.ndarray, log_dir,
+    def _train_embedding(self, corpus: EmbeddingCorpus, matrix: sp.csr_matrix, train_labels: np.ndarray, log_dir,
                          metrics: dict[str, float]) -> np.ndarray:
         """Train the vectors of the embedding corpus (train + unlabeled; + validation and test text when
         `transductive`); set `train_vectors_`, `inference_` and `history_`; return its columns of `matrix`."""
@@ -223,7 +224,7 @@ class DVCosineRecipe(Recipe):
             steps=params.infer_steps, learning_rate=params.infer_learning_rate)
         return embedding_columns
 
-    def _labeled_vectors(self, corpus: _Corpus, matrix: sp.csr_matrix, embedding_columns: np.ndarray,
+    def _labeled_vectors(self, corpus: EmbeddingCorpus, matrix: sp.csr_matrix, embedding_columns: np.ndarray,
                          metrics: dict[str, float]) -> DocumentTable:
         """The vectors the classifier is trained and validated on, by document id: inferred for validation and
         train alike, or, when `transductive` (the published protocol), the trained vectors of both."""
@@ -242,7 +243,7 @@ class DVCosineRecipe(Recipe):
         metrics["inference_seconds_per_1k_docs"] = (time.perf_counter() - started) / max(len(inferred), 1) * 1000
         return DocumentTable(keys, vectors)
 
-    def _fit_classifier(self, corpus: _Corpus, matrix: sp.csr_matrix, train, validation,
+    def _fit_classifier(self, corpus: EmbeddingCorpus, matrix: sp.csr_matrix, train, validation,
                         metrics: dict[str, float]) -> np.ndarray:
         """Fit the logistic regression on [NB-BON ; vector_scale * vector], joined by document id with
         `labeled_vectors_`; choose C, the vector scale and the interpolation on validation. Sets the coefficients
@@ -350,35 +351,6 @@ class DVCosineRecipe(Recipe):
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class _Corpus:
-    """All texts of one fit, each with a role and a unique key (role-prefixed for unlabeled and test text)."""
-
-    texts: list[str]
-    keys: list[str]
-    roles: list[str]
-
-    @classmethod
-    def build(cls, train, validation, unlabeled, test_text) -> _Corpus:
-        texts, keys, roles = [], [], []
-        parts = [("train", train, ""), ("validation", validation, ""), ("unlabeled", unlabeled, "unlabeled:"),
-                 ("test_text", test_text, TEST_TEXT_PREFIX)]
-        for role, dataset, prefix in parts:
-            if dataset is None:
-                continue
-            texts += list(dataset.texts)
-            keys += [prefix + str(i) for i in dataset.ids]
-            roles += [role] * len(dataset)
-        if len(set(keys)) != len(keys):
-            raise AlignmentError("Document ids repeat across train and validation (or within a split); every "
-                                 "document needs its own id so that features and vectors join correctly.")
-        return cls(texts, keys, roles)
-
-    def rows(self, *roles: str) -> list[int]:
-        wanted = set(roles)
-        return [i for i, role in enumerate(self.roles) if role in wanted]
-
-
 def _checked_test_texts(test_texts):
     """The test split handed over for `transductive`, refused when missing or when it carries labels."""
     if test_texts is None:
