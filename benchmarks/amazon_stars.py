@@ -138,8 +138,9 @@ def publish_record(record: dict) -> None:
         protocol=Protocol("inductive", f"{train:,} (train split, 10% of it carved for validation)", f"full ({test:,})"),
         metrics={"majority_accuracy": record["majority_accuracy"]}, time={}, memory={},
         weights="per recipe: see each run's command",
-        notes="Classes (train / test): " + ", ".join(f"{name} stars {counts['train'][name]} / {counts['test'][name]}"
-                                                     for name in counts["train"]) +
+        notes=f"Always answering the majority class (5 stars) scores {record['majority_accuracy']:.2%} on test; "
+              "macro-F1 weighs the five classes equally. Classes (train / test): " +
+              ", ".join(f"{name} stars {counts['train'][name]} / {counts['test'][name]}" for name in counts["train"]) +
               ". Peak RSS is the largest child process so far in the script's run (each recipe runs in its own "
               "process, in the order listed). Settings: each recipe's defaults for English text of your own "
               "(configs/text-en/<recipe>.yaml) plus the flags in its command.",
