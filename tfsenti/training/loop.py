@@ -112,6 +112,7 @@ def _fit(model, make_dataset, *, steps_per_epoch, epochs, read_dir: Path, write_
     extra = [StepCheckpointer(save, every=checkpoint_every)]
     if log_dir is not None:
         extra.append(ScalarLogger(log_dir, every=log_every))
+    train_epoch = epoch_trainer(model, verbose=verbose)
     first_epoch = epochs if bool(stopped.numpy()) else int(evaluated_epochs.numpy())
     for epoch in range(first_epoch, epochs):
         done = micro_steps(optimizer) - epoch * steps_per_epoch
@@ -119,10 +120,12 @@ def _fit(model, make_dataset, *, steps_per_epoch, epochs, read_dir: Path, write_
             dataset = make_dataset(epoch)
             if done > 0:
                 dataset = dataset.skip(done)
-            model.fit(dataset, epochs=1, verbose=verbose, callbacks=extra + list(callbacks or []))
+            train_epoch(dataset, callbacks=extra + list(callbacks or []))
         if evaluate is not None:
             score = float(evaluate())
-            scores[epoch].assign(score)
+            measured = scores.numpy()
+            measured[epoch] = score
+            scores.assign(measured)  # the whole variable: a mirrored one cannot be assigned a slice
             log.info("epoch %d: validation score %.4f", epoch + 1, score)
             if score > best_score.numpy():
                 best_score.assign(score)
@@ -149,3 +152,40 @@ def _fit(model, make_dataset, *, steps_per_epoch, epochs, read_dir: Path, write_
         best_epoch=int(best_epoch.numpy()) + 1 if int(best_epoch.numpy()) >= 0 else None,
         resumed_from_step=resumed_from, stopped_early=bool(stopped.numpy()), steps_trained=steps_trained,
     )
+
+
+def epoch_trainer(model, *, verbose: int | str = "auto") -> Callable:
+    """`train_epoch(dataset, callbacks=[...])`: one pass of `model.train_step` over `dataset`.
+
+    `model.fit` where it works. With several workers (MultiWorkerMirroredStrategy) Keras 3's `fit` fails: it
+    reduces the input batch and the scalar logs over an axis they do not have (keras-team/keras#20329), so there the
+    same `train_step` runs per replica under `strategy.run` (the optimizer all-reduces the gradients) and the
+    callbacks get this worker's logs after every step.
+    """
+    import keras
+    import tensorflow as tf
+
+    from tfsenti.training.distribute import worker_role
+
+    strategy = tf.distribute.get_strategy()
+    if worker_role(strategy).count == 1:
+        return lambda dataset, callbacks: model.fit(dataset, epochs=1, verbose=verbose, callbacks=callbacks)
+
+    @tf.function(reduce_retracing=True)
+    def step(batch):
+        logs = strategy.run(model.train_step, args=(batch,))
+        return {key: strategy.experimental_local_results(value)[0] for key, value in logs.items()}
+
+    def train_epoch(dataset, callbacks):
+        hooks = keras.callbacks.CallbackList(callbacks, model=model)
+        hooks.on_train_begin()
+        logs = {}
+        for index, batch in enumerate(strategy.experimental_distribute_dataset(dataset)):
+            logs = {key: float(value) for key, value in step(batch).items()}
+            hooks.on_train_batch_end(index, logs)
+        hooks.on_train_end(logs)
+        if verbose:
+            log.info("trained %d steps: %s", micro_steps(model.optimizer),
+                     ", ".join(f"{key} {value:.4f}" for key, value in logs.items()))
+
+    return train_epoch
