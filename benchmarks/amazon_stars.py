@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from machine_info import machine
+from harness import machine
 
 from tfsenti.data import BadRows, TextDataset
 from tfsenti.data.user_files import UserDataOptions, carve_split, read_user_file

@@ -2,9 +2,9 @@
 validation carved from train, test read once, export, reload check. Writes its block of docs/RESULTS.md.
 
 Run it under the shared benchmark lock (CPU-heavy, tens of minutes on 2 cores):
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_accuracy.py --data imdb --limit-train 10000 \
+    .venv/bin/python -m benchmarks bert_accuracy --data imdb --limit-train 10000 \
         --sequence-length 256 --truncation head_tail
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_accuracy.py --data amazon --limit-train 10000 \
+    .venv/bin/python -m benchmarks bert_accuracy --data amazon --limit-train 10000 \
         --limit-test 10000 --sequence-length 128
 """
 
@@ -43,8 +43,7 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from bert_results import write_bert_block
-    from machine_info import machine
-    from shared_data import shared_data_dir
+    from harness import machine, shared_data_dir
 
     from tfsenti.config import build_config
     from tfsenti.pipeline import train
@@ -72,7 +71,7 @@ def main(argv=None) -> None:
     test, sizes = metrics["test"], metrics.get("sizes", {})
     origin = (f"a seeded subset of {args.limit_train} training reviews" if args.limit_train
               else "the full train split")
-    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_accuracy.py " + shlex.join(
+    command = ".venv/bin/python -m benchmarks bert_accuracy " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     if args.limit_test:  # the issue's target is on the full test split
         target = " (a subset: the >= 0.89 target is judged on the full test split only)"

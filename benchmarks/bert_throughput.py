@@ -6,12 +6,11 @@ schedule) and train step, timed over `--steps` batches after warm-up; inference 
 (raw text in, tokenization inside the graph). Peer side: AutoModelForSequenceClassification + torch.optim.AdamW,
 eager inference under torch.no_grad(), tokenization included on both sides.
 
-Setup of the peer (a separate venv, not committed):
-    python3.11 -m venv /work/peer-venv
-    /work/peer-venv/bin/pip install torch==2.13.0 transformers==4.57.6 safetensors numpy
-Run (under the shared benchmark lock):
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_throughput.py \
-        --peer-python /work/peer-venv/bin/python
+Setup of the peer (a separate venv in the git-ignored benchmarks/out/; `harness.PEER_SETUP`):
+    python3.11 -m venv benchmarks/out/peer-venv
+    benchmarks/out/peer-venv/bin/pip install torch==2.13.0 transformers==4.57.6 safetensors numpy
+Run (the entry point holds the benchmark lock; another peer interpreter: --peer-python or $TFSENTI_PEER_PYTHON):
+    .venv/bin/python -m benchmarks bert_throughput
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import shlex
 import subprocess
 import sys
 import time
@@ -140,7 +138,9 @@ def _run(command: list[str], label: str) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--peer-python", default="/work/peer-venv/bin/python")
+    parser.add_argument("--peer-python", default=None,
+                        help="the peer environment's interpreter [default: $TFSENTI_PEER_PYTHON, else "
+                             "benchmarks/out/peer-venv/bin/python]")
     parser.add_argument("--pretrained", default="minilm")
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--batch", type=int, default=16)
@@ -158,11 +158,11 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default=str(REPO / "docs" / "RESULTS.md"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
 
     import tfsenti  # noqa: F401
     from bert_results import write_bert_block
-    from machine_info import machine
-    from shared_data import shared_data_dir
+    from harness import command, machine, peer_python, shared_data_dir
 
     from tfsenti.bert.presets import minilm_folder
     from tfsenti.data import load_dataset
@@ -185,7 +185,7 @@ def main(argv=None) -> None:
                    f"tfsenti {entry}")
         rows[f"tfsenti {precision} ({row.get('inference_graph', graph or 'auto')} graph)"] = row
     rows["transformers + PyTorch (peer)"] = _run(
-        [args.peer_python, "-c", _PEER, json.dumps(dict(common, folder=str(minilm_folder())))], "peer")
+        [args.peer_python or peer_python(), "-c", _PEER, json.dumps(dict(common, folder=str(minilm_folder())))], "peer")
     (out / "bert_throughput.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
     peer = rows["transformers + PyTorch (peer)"]
@@ -208,12 +208,11 @@ def main(argv=None) -> None:
             f"{what} {ratio:.2f} ({'target met' if ratio >= 1 else '**target missed**'})"
             for what, ratio in ratios.items()))
     history = _append_history(out / "bert_throughput_history.json", run_ratios)
-    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/bert_throughput.py " + shlex.join(
-        sys.argv[1:] if argv is None else argv)
+    command_line = command("bert_throughput", argv)
     lines = [
         "### Throughput: tfsenti vs Hugging Face transformers + PyTorch (CPU)", "",
         f"Date: {datetime.date.today().isoformat()}  ",
-        f"Command: `{command}`  ",
+        f"Command: `{command_line}`  ",
         f"Machine: {machine()}  ",
         f"Setting: {args.pretrained} (MiniLM-L6-H384), sequence length {args.length}, IMDB test reviews (batches "
         f"padded to their longest review, capped at {args.length} tokens: nearly always full length), "

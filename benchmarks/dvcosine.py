@@ -8,9 +8,9 @@ the best validation accuracy. At each stage: the recipe's own `fit` (validation 
 vector scale), then the test split is scored (it never influences any choice). "vectors only" is a logistic
 regression on the same vectors (C chosen on validation). Run it alone, under the shared lock:
 
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine.py --data imdb --stages 4 8 --write
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine.py --data nsmc --stages 5 --write
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/dvcosine.py --data amazon --stages 10 --write
+    .venv/bin/python -m benchmarks dvcosine --data imdb --stages 4 8 --write
+    .venv/bin/python -m benchmarks dvcosine --data nsmc --stages 5 --write
+    .venv/bin/python -m benchmarks dvcosine --data amazon --stages 10 --write
 
 A sweep that must not read the test split (to choose settings first, then score only the chosen one) goes to a
 block of its own: `--block imdb-sweep --no-test` (store benchmarks/out/dvcosine-imdb-sweep.json).
@@ -42,9 +42,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tfsenti  # noqa: F401  (environment defaults before TensorFlow)
 
 import numpy as np
-from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+from harness import machine, shared_data_dir  # benchmarks/ is on sys.path when run as a script
 from results_md import RESULTS, read_blocks, write_block
-from shared_data import shared_data_dir
 
 SECTION = "dvcosine"
 TARGETS = {"imdb": 0.937}  # issue: beat the corrected published 93.68% without using the test text

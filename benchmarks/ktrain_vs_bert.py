@@ -5,7 +5,7 @@ data: accuracy, wall time, examples/s, peak memory. Writes the `ktrain` section 
 Each recipe runs the full pipeline (validation carved from train, test read once, export, reload check) in its own
 subprocess, so that peak RSS (getrusage ru_maxrss of that process) is measured alike. Run it under the shared lock:
 
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/ktrain_vs_bert.py --limit-train 2222 --limit-test 2500
+    .venv/bin/python -m benchmarks ktrain_vs_bert --limit-train 2222 --limit-test 2500
 
 Omit --limit-train/--limit-test for the full IMDB train and test splits (hours on 2 CPU cores).
 
@@ -30,9 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 import tfsenti  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow: ktrain needs it)
-from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+from harness import machine, shared_data_dir  # benchmarks/ is on sys.path when run as a script
 import results_md
-from shared_data import shared_data_dir
 
 SECTION = "ktrain"
 RECIPES = ("ktrain", "bert")
@@ -133,7 +132,7 @@ def run_worker(args, out: Path) -> None:
     record = {"recipe": recipe, "config": config.to_dict(), "wall_seconds": wall, "peak_rss_mib": peak_mib,
               "metrics": metrics, "run_dir": str(result.run_dir), "model_dir": str(result.model_dir),
               "date": datetime.date.today().isoformat(), "machine": machine(), "note": args.note,
-              "command": "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/ktrain_vs_bert.py "
+              "command": ".venv/bin/python -m benchmarks ktrain_vs_bert "
                          + shlex.join(cli_args)}
     _record_file(out, recipe, args.seed).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-from machine_info import machine
+from harness import machine
 from results_md import write_section
 
 SECTION, TITLE = "nbbon", "## NB-BON"

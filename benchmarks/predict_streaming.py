@@ -14,9 +14,9 @@ by line; it records:
 Writes the record results/predict_streaming.json (tfsenti.reporting.records) and renders docs/RESULTS.md again. The
 published run:
 
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/predict_streaming.py --sizes 20000 200000
+    .venv/bin/python -m benchmarks predict_streaming --sizes 20000 200000
 
-A quick check that it works (writes elsewhere): add `--sizes 200 2000 --output /tmp/p.json --results-md /tmp/R.md`.
+A quick check that it works (writes elsewhere): add `--sizes 200 2000 --output benchmarks/out/p.json --results-md benchmarks/out/R.md`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,7 @@ import time
 from pathlib import Path
 
 import tfsenti  # noqa: F401  (environment before TensorFlow)
-from machine_info import cpu_flags, machine  # benchmarks/ is on sys.path when run as a script
-from shared_data import FOLDERS, SHARED_DATASETS
+from harness import FOLDERS, SHARED_DATASETS, command, machine  # benchmarks/ is on sys.path as a script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +50,7 @@ def main(argv=None) -> None:
     parser.add_argument("--output", default=str(RESULT_FILE), help="the JSON record [default: %(default)s]")
     parser.add_argument("--results-md", default=None, help="the Markdown file [default: docs/RESULTS.md]")
     args = parser.parse_args(argv)
-    command = ".venv/bin/python benchmarks/predict_streaming.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command_line = command("predict_streaming", sys.argv[1:] if argv is None else argv)
 
     with tempfile.TemporaryDirectory(prefix="predict-streaming-") as work:
         work = Path(work)
@@ -70,7 +68,7 @@ def main(argv=None) -> None:
             runs.append(measure(model, path, size, args.batch_size))
             print(json.dumps(runs[-1]), flush=True)
 
-    publish_record(args, command, data_dir, len(texts), model_note, runs)
+    publish_record(args, command_line, data_dir, len(texts), model_note, runs)
 
 
 def review_texts(data: str, data_dir: Path) -> list[str]:
@@ -159,7 +157,7 @@ def publish_record(args, command: str, data_dir: Path, reviews: int, model_note:
         what="python cli.py predict MODEL --file F --json, output read line by line and discarded",
         recipe="predict", dataset=args.data,
         date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        machine=clean_machine(machine()) + f"; CPU flags: {', '.join(cpu_flags()) or 'unknown'}",
+        machine=clean_machine(machine()),  # CPU flags included
         command=command, commit=git_commit(),
         data=f"{reviews} {args.data} reviews from {shown_path(data_dir)}, one per line, cycled to reach each size",
         protocol=Protocol("n/a", "n/a (prediction only)", "n/a"),

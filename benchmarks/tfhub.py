@@ -6,12 +6,12 @@ Modules (--pretrained): `minilm` = the module built offline from the gt-all-mini
 256 word pieces), `train-text` = word vectors learned from the training text (PPMI-SVD) in an nnlm-style module,
 or any handle / folder the recipe accepts. Run it under the shared benchmark lock (CPU-heavy):
 
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained minilm --frozen
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained minilm --frozen --tune
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data imdb --pretrained train-text
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data nsmc --pretrained train-text \\
+    .venv/bin/python -m benchmarks tfhub --data imdb --pretrained minilm --frozen
+    .venv/bin/python -m benchmarks tfhub --data imdb --pretrained minilm --frozen --tune
+    .venv/bin/python -m benchmarks tfhub --data imdb --pretrained train-text
+    .venv/bin/python -m benchmarks tfhub --data nsmc --pretrained train-text \\
         --set params.char_ngrams=[1,3]
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py --data amazon --pretrained minilm --frozen
+    .venv/bin/python -m benchmarks tfhub --data amazon --pretrained minilm --frozen
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 import tfsenti  # noqa: F401  (environment before TensorFlow)
-from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+from harness import machine, shared_data_dir  # benchmarks/ is on sys.path when run as a script
 from results_md import write_block
-from shared_data import shared_data_dir
 
 SECTION = "tfhub"
 HEADER = (
@@ -108,7 +107,7 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     record = {"args": vars(args), "variant": variant, "wall_seconds": wall, "peak_rss_gib": peak_gib,
               "config": config.to_dict(), "metrics": metrics, "tuning": tuning}
-    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py " + shlex.join(
+    command = ".venv/bin/python -m benchmarks tfhub " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     record["command"], record["date"], record["machine"] = command, datetime.date.today().isoformat(), machine()
     (out / f"{args.data}-{variant}.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
@@ -159,7 +158,7 @@ def rerender(out: Path, results: Path) -> None:
                   for key, value in stored[section].items() if not (section == "data" and key == "name")}
         config = build_config("tfhub", stored["data"]["name"], values=values)
         args = argparse.Namespace(**record["args"])
-        command = record.get("command") or "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/tfhub.py " + \
+        command = record.get("command") or ".venv/bin/python -m benchmarks tfhub " + \
             shlex.join(_argv_of(args))
         block = render(args, record["variant"], config, record["metrics"], record["wall_seconds"],
                        record["peak_rss_gib"], command, record.get("tuning"), date=record.get("date"),

@@ -11,8 +11,8 @@ validation accuracy (a UDA knob tuned on validation only); every variant's row i
 be tuned on validation for each arm alike.
 
 Run it under the shared benchmark lock (CPU-heavy):
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data amazon --steps 150 --limit-test 2000
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py --data imdb --steps 150 --limit-test 2000 \\
+    .venv/bin/python -m benchmarks uda --data amazon --steps 150 --limit-test 2000
+    .venv/bin/python -m benchmarks uda --data imdb --steps 150 --limit-test 2000 \\
         --sequence-length 128 --unlabeled-limit 30000
 """
 
@@ -31,9 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 import tfsenti  # noqa: F401  (environment before TensorFlow)
-from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+from harness import machine, shared_data_dir  # benchmarks/ is on sys.path when run as a script
 from results_md import write_block
-from shared_data import shared_data_dir
 
 SECTION = "uda"
 ARM_NAMES = {"supervised": "Supervised", "uda": "UDA"}
@@ -125,7 +124,7 @@ def main(argv=None) -> None:
     done = json.loads(store.read_text()) if store.is_file() else {}
     if done.get("settings") != settings:
         done = {"settings": settings, "runs": []}
-    command = "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda.py " + shlex.join(
+    command = ".venv/bin/python -m benchmarks uda " + shlex.join(
         sys.argv[1:] if argv is None else argv)
 
     def config_for(seed: int, arm: str, variant: str = BASE):

@@ -8,7 +8,7 @@ isolates what grows with the amount of data. Each scale runs in its own fresh pr
 0.1 s (psutil) and also read from getrusage. Target (issue: UDA in TF2): the 10x peak within 10% of the 1x peak.
 Writes the `memory` block of the `uda` section of docs/RESULTS.md. Run it under the shared lock:
 
-    flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda_memory.py --write
+    .venv/bin/python -m benchmarks uda_memory --write
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 import tfsenti  # noqa: F401  (environment before TensorFlow)
-from machine_info import machine  # benchmarks/ is on sys.path when run as a script
+from harness import machine  # benchmarks/ is on sys.path when run as a script
 
 SHARED = REPO.parent / "shared" / "datasets"
 
@@ -51,7 +51,7 @@ def main(argv=None) -> None:
             sys.exit(f"scale {scale} failed:\n{completed.stderr[-3000:]}")
         results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
-    markdown = render(results, "flock /tmp/tfsenti-bench.lock .venv/bin/python benchmarks/uda_memory.py "
+    markdown = render(results, ".venv/bin/python -m benchmarks uda_memory "
                       + shlex.join(sys.argv[1:] if argv is None else argv))
     print(markdown)
     if args.write:
