@@ -1,7 +1,10 @@
 """Shared training utilities: schedules, AdamW with gradient accumulation, precision policy, TensorBoard scalars,
-and the resumable loop (best weights, early stopping)."""
+and the resumable loop (best weights, early stopping), and the tf.distribute choices (strategy names, chief,
+shard policies, refusals)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -118,3 +121,95 @@ def test_resumable_loop_keeps_best_epoch_stops_early_and_logs_learning_rate(tmp_
     again = fit_resumable(model, data, steps_per_epoch=4, epochs=5, evaluate=lambda: 0.0, patience=2,
                           checkpoint_dir=tmp_path / "ckpt", verbose=0)
     assert again.resumed_from_step == 16 and again.epochs_run == 4 and again.best_score == 0.9
+
+
+# -- tfsenti.training.distribute ------------------------------------------------------------------------------------
+def test_tf_config_names_the_chief_and_counts_workers():
+    from tfsenti.training.distribute import WorkerRole, parse_tf_config
+
+    cluster = {"worker": ["a:1", "b:1", "c:1"]}
+    roles = [parse_tf_config(json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+             for i in range(3)]
+    assert roles == [WorkerRole(0, 3, True), WorkerRole(1, 3, False), WorkerRole(2, 3, False)]
+    with_chief = {"chief": ["c:1"], "worker": ["a:1", "b:1"]}
+    assert parse_tf_config(json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}})).is_chief
+    worker0 = parse_tf_config(json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}}))
+    assert worker0 == WorkerRole(1, 3, False)  # a cluster with a chief task: worker 0 is not the chief
+    assert parse_tf_config("") == WorkerRole()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not a valid cluster description"),
+    ('{"cluster": {"worker": ["a:1"], "ps": ["b:1"]}, "task": {"type": "worker", "index": 0}}', r"\['ps'\]"),
+])
+def test_bad_tf_config_is_a_config_error(text, message):
+    from tfsenti.errors import ConfigError
+    from tfsenti.training.distribute import parse_tf_config
+
+    with pytest.raises(ConfigError, match=message):
+        parse_tf_config(text)
+
+
+def test_only_the_chief_keeps_what_it_writes(tmp_path):
+    from tfsenti.training.distribute import chief_or_temporary
+
+    with chief_or_temporary(tmp_path / "runs", is_chief=True) as folder:
+        assert folder == tmp_path / "runs"
+    with pytest.raises(RuntimeError), chief_or_temporary(tmp_path / "runs", is_chief=False) as folder:
+        assert folder != tmp_path / "runs" and folder.is_dir()
+        (folder / "events").write_text("x")
+        raise RuntimeError("a failed worker cleans up too")
+    assert not folder.exists() and not (tmp_path / "runs").exists()
+
+
+def test_shard_policy_is_chosen_per_input_kind():
+    import tensorflow as tf
+
+    from tfsenti.training.distribute import shard_by_policy
+
+    policy = tf.data.experimental.AutoShardPolicy
+    data = tf.data.Dataset.range(4)
+    assert shard_by_policy(data, "generator").options().experimental_distribute.auto_shard_policy == policy.DATA
+    assert shard_by_policy(data, "files").options().experimental_distribute.auto_shard_policy == policy.FILE
+    with pytest.raises(ValueError, match="Unknown input kind 'rows'"):
+        shard_by_policy(data, "rows")
+
+
+@pytest.mark.parametrize("recipe, allowed", [("bert", True), ("uda", True), ("tfhub", True), ("ktrain", False),
+                                             ("nbbon", False), ("dvcosine", False)])
+def test_strategy_is_offered_to_keras_recipes_and_refused_with_a_reason_elsewhere(recipe, allowed):
+    from tfsenti.api import build_run_config
+    from tfsenti.errors import ConfigError
+
+    if allowed:
+        assert build_run_config(recipe, "imdb", strategy="mirrored").train.strategy == "mirrored"
+    else:
+        with pytest.raises(ConfigError, match=rf"not available for the {recipe} recipe: \w+.*--strategy default"):
+            build_run_config(recipe, "imdb", strategy="mirrored")
+    assert build_run_config(recipe, "imdb").train.strategy == "default"
+
+
+def test_multi_worker_without_tf_config_and_batches_that_do_not_split_are_refused(monkeypatch):
+    from tfsenti.config import build_config
+    from tfsenti.errors import ConfigError
+    from tfsenti.recipes.bert import BertRecipe
+    from tfsenti.training.distribute import get_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="TF_CONFIG.*not set"):
+        get_strategy("multi_worker")
+    recipe = BertRecipe(build_config("bert", "imdb", default_file=False, overrides=["train.batch_size=6"]),
+                        num_classes=2)
+    assert recipe._micro_batch(2) == 6
+    with pytest.raises(ConfigError, match="global batch and must split evenly over the 4 replicas.*multiple of 4"):
+        recipe._micro_batch(4)
+
+
+def test_cli_train_has_the_strategy_flag_and_says_the_batch_is_global():
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.main, ["train", "--help"], terminal_width=200)
+    assert "--strategy [default|mirrored|multi_worker]" in result.output
+    assert "global batch" in result.output and "TF_CONFIG" in result.output
