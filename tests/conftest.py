@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]  # tfsenti is installed (scripts/setup.sh: pip install -e .); pytest.ini
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # puts tests/ and benchmarks/ on the import path (`pythonpath`)
+# tfsenti is installed (scripts/setup.sh: pip install -e .); pytest.ini puts tests/ and benchmarks/ on the path.
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TFSENTI_CPU_FLAGS", "avx2")  # precision `auto` picks float32 on every CPU kind (and in children)
 
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 

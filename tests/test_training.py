@@ -213,3 +213,18 @@ def test_cli_train_has_the_strategy_flag_and_says_the_batch_is_global():
     result = CliRunner().invoke(cli.main, ["train", "--help"], terminal_width=200)
     assert "--strategy [default|mirrored|multi_worker]" in result.output
     assert "global batch" in result.output and "TF_CONFIG" in result.output
+
+
+def test_precision_auto_follows_native_bfloat16(monkeypatch, caplog):
+    from tfsenti.recipes.bert import BertParams
+    from tfsenti.training.precision import resolve_precision
+
+    assert resolve_precision("auto", flags={"avx2", "avx512f"}) == "float32"
+    assert resolve_precision("auto", flags={"avx2", "amx_bf16"}) == "mixed_bfloat16"
+    with caplog.at_level("WARNING", logger="tfsenti"):
+        assert resolve_precision("mixed_bfloat16", flags={"avx2"}) == "mixed_bfloat16"
+    assert "emulated" in caplog.text and "slower than float32" in caplog.text
+    monkeypatch.setenv("TFSENTI_CPU_FLAGS", "avx2 avx512_bf16")
+    assert BertParams().precision == "mixed_bfloat16"
+    monkeypatch.setenv("TFSENTI_CPU_FLAGS", "avx2")
+    assert BertParams().precision == "float32" and BertParams(precision="mixed_float16").precision == "mixed_float16"

@@ -126,8 +126,9 @@ def _user_data_options(function):
 @click.option("--models-dir", default="saved_models", show_default=True, type=click.Path(file_okay=False))
 @click.option("--labeled-per-class", type=click.IntRange(min=1), help="Semi-supervised recipes (uda): keep N "
               "labeled examples per class, the rest of train becomes unlabeled (params.labeled_per_class).")
-@click.option("--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
-              help="BERT-based recipes (bert, uda): params.precision.")
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]),
+              help="BERT-based recipes (bert, uda): params.precision [default: auto: mixed_bfloat16 where the CPU "
+              "computes bfloat16 natively (AVX512_BF16 or AMX), float32 elsewhere; the choice is logged].")
 @click.option("--trainable/--frozen", "trainable", default=None, help="tfhub: fine-tune the hub module's weights "
               "or keep them frozen (params.trainable) [default: the config's, trainable as in the tutorial].")
 def train(model, data, test_file, validation_file, text_columns, label_column, delimiter, data_dir, config_file,

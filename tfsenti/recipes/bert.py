@@ -70,7 +70,9 @@ class BertParams:
     weight_decay: float = 0.01
     clipnorm: float | None = 1.0
     accumulation_steps: int = 1
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    # auto: mixed_bfloat16 where the CPU computes bfloat16 natively (AVX512_BF16, AMX), float32 elsewhere; resolved
+    # when the config is read, so config.yaml records what ran (tfsenti.training.precision.resolve_precision)
+    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = "auto"
     dropout: float = 0.1  # backbone (hidden and attention) and head
     pooling: Literal["cls", "mean"] = "cls"
     patience: int | None = 1
@@ -89,6 +91,9 @@ class BertParams:
     scratch_vocabulary_size: int = 2000
 
     def __post_init__(self):
+        from tfsenti.training.precision import resolve_precision
+
+        object.__setattr__(self, "precision", resolve_precision(self.precision))
         if self.accumulation_steps < 1:
             raise ValueError(f"accumulation_steps must be >= 1, received {self.accumulation_steps}")
         if self.sequence_length < 2:
