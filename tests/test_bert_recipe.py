@@ -30,6 +30,7 @@ print(json.dumps({"token_ids": tokens, "probabilities": probabilities}))
 """
 
 
+@pytest.mark.slow
 def test_kobert_format_folder_trains_exports_and_tokenizes_in_the_graph(tmp_path):
     """A KoBERT-style folder (spiece.model + vocab.txt + safetensors) loads, trains, and its export tokenizes with
     SentencePiece inside the graph: same token ids and same probabilities in a process without tfsenti."""
@@ -123,6 +124,7 @@ def test_scratch_vocabulary_covers_training_words():
     assert 1 not in np.concatenate([np.asarray(row) for row in rows])  # no [UNK] for training words
 
 
+@pytest.mark.slow
 def test_mixed_bfloat16_predicts_and_exports_through_the_fused_graph(tmp_path):
     """mixed_bfloat16 -> `auto` picks the fused graph: its export stores bfloat16 weights, reloads to the same
     probabilities as in-process prediction, and stays within bfloat16 rounding of the Keras model itself."""

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bert_fixtures import write_wordpiece_folder
 
@@ -52,6 +53,7 @@ def _train(folder, checkpoints, kill_at=0):
                           cwd=Path(__file__).parent)  # `python -c` imports toy_data from its working folder
 
 
+@pytest.mark.slow
 def test_killed_mid_epoch_resumes_where_it_stopped(tmp_path):
     folder = write_wordpiece_folder(tmp_path / "tiny-hf")  # also covers the local Hugging Face folder path
     killed = _train(folder, tmp_path / "ckpt", kill_at=6)  # 10 steps per epoch: killed in the first epoch

@@ -24,8 +24,12 @@ CASES = {
 THREE_CLASSES = {"ktrain": ["train.epochs=20", "params.learning_rate=0.002"]}  # else neutral can merge into negative
 
 
+SLOW = {"bert", "ktrain", "tfhub", "uda"}  # 10-23 s each on 2 cores; the quick run (-m "not slow") keeps the others
+
+
 @pytest.mark.parametrize("num_classes", [2, 3])
-@pytest.mark.parametrize("recipe_name", sorted(CASES))
+@pytest.mark.parametrize("recipe_name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
+                                         for name in sorted(CASES)])
 def test_recipe_contract(recipe_name, num_classes, tmp_path):
     overrides = CASES[recipe_name] + (THREE_CLASSES.get(recipe_name, []) if num_classes == 3 else [])
     run_contract(recipe_name, tmp_path, overrides=overrides, num_classes=num_classes)

@@ -62,6 +62,7 @@ def test_bert_module_matches_keras_hub_backbone(tiny_checkpoint, bert_module_dir
         np.testing.assert_allclose(got[row], expected, atol=2e-5)
 
 
+@pytest.mark.slow
 def test_keras_hub_preset_module_settings_and_truncation(tiny_checkpoint, bert_module_dir, tmp_path):
     """A keras_hub preset of the same weights gives the same vectors; head_tail truncation and L2 work."""
     import keras_hub

@@ -56,7 +56,8 @@ print(json.dumps(answers))
 """
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.slow) if name in ("bert", "uda") else name
+                                        for name in sorted(TINY)])  # building a BERT export: 10-12 s
 def published(request, tmp_path_factory):
     """(recipe, version folder) of a tiny export, published as the pipeline does (metadata with the dataset)."""
     name = request.param

@@ -186,6 +186,7 @@ def _suggested_batch(message: str) -> int:
     return int(found.group(1))
 
 
+@pytest.mark.slow
 def test_memory_guard_refuses_fine_tuning_a_bert_module_and_names_a_batch_that_fits(tmp_path, monkeypatch):
     """A trainable BERT module with a batch too big for the memory is refused before the first step, with the
     numbers and the largest batch that fits; that batch then trains, one more is refused again."""

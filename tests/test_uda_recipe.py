@@ -26,6 +26,7 @@ def _tags(folder: Path) -> set[str]:
     return tags
 
 
+@pytest.mark.slow
 def test_uda_end_to_end_on_a_tiny_backbone(tmp_path):
     config = build_config("uda", "imdb", default_file=False, overrides=TINY + [
         "train.epochs=2", "params.train_steps=40", "params.labeled_per_class=15", "params.unsup_ratio=2",
