@@ -93,12 +93,13 @@ def is_offline(host: str, environ: Mapping[str, str] | None = None) -> bool:
     return offline_reason(host, environ) is not None
 
 
-def unavailable(what: str, provide: str, reason: str, *, error: type[TfsentiError] = TfsentiError) -> TfsentiError:
+def unavailable(what: str, provide: str, reason: str, *, error: type[TfsentiError] = TfsentiError,
+                details: str = "") -> TfsentiError:
     """The error for a download that cannot happen: what was wanted, why, and the file or folder to provide
-    (`provide` completes "Provide ...": no final full stop).
+    (`provide` completes "Provide ...": no final full stop); `details` follow on the next lines.
 
     Example:
         >>> print(unavailable("TF-Hub module 'x'", "a module folder with --pretrained", "TFSENTI_OFFLINE=1 is set"))
         Cannot fetch TF-Hub module 'x' (TFSENTI_OFFLINE=1 is set). Provide a module folder with --pretrained.
     """
-    return error(f"Cannot fetch {what} ({reason}). Provide {provide}.")
+    return error(f"Cannot fetch {what} ({reason}). Provide {provide}." + (f"\n{details}" if details else ""))

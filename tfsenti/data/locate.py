@@ -157,7 +157,9 @@ def locate(name: str, data_dir: str | Path | None = None, *, splits: Sequence[st
         raise DatasetNotFoundError(not_found_message(spec, splits, searched, "no download URL is known."))
     blocked = download_blocked_reason(spec)
     if blocked:
-        raise DatasetNotFoundError(not_found_message(spec, splits, searched, f"no download: {blocked}."))
+        raise network.unavailable(f"dataset {name!r}", "its files in one of the folders below", blocked,
+                                  error=DatasetNotFoundError,
+                                  details=not_found_message(spec, splits, searched, f"no download: {blocked}."))
     try:
         _download_into_cache(spec, progress=progress)
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, DataError) as error:
