@@ -46,7 +46,10 @@ def available(folder: Path = FOLDER) -> dict[str, str]:
 def run(name: str, args: Sequence[str], *, folder: Path = FOLDER, lock: bool = True,
         lock_file: Path | None = None) -> int:
     """Run benchmark `name` with `args` in a child process (holding the lock unless `lock=False`); its exit status."""
-    from harness import REPO, benchmark_lock
+    try:  # `python -m benchmarks` from the repository: the package
+        from benchmarks.harness import REPO, benchmark_lock
+    except ModuleNotFoundError:  # this file loaded on its own (tests): benchmarks/ itself is on the path
+        from harness import REPO, benchmark_lock
 
     benchmarks = available(folder)
     if name not in benchmarks:
@@ -73,5 +76,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(FOLDER))  # the scripts import each other by bare name (harness, results_md)
     raise SystemExit(main())

@@ -30,14 +30,26 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_clas
     return matrix
 
 
-def macro_f1(matrix: np.ndarray) -> float:
+def class_scores(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall, F1 and support from a confusion matrix (rows = true class); a class never
+    predicted has precision 0 and one never present recall 0 (scikit-learn's `zero_division=0`).
+
+    Example:
+        >>> precision, recall, f1, support = class_scores(np.array([[1, 0], [1, 2]]))
+        >>> precision.tolist(), recall.round(3).tolist(), support.tolist()
+        ([0.5, 1.0], [1.0, 0.667], [1, 3])
+    """
     true_positive = np.diag(matrix).astype(np.float64)
-    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted > 0, true_positive / predicted, 0.0)
-        recall = np.where(actual > 0, true_positive / actual, 0.0)
+        recall = np.where(support > 0, true_positive / support, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return float(f1.mean())
+    return precision, recall, f1, support
+
+
+def macro_f1(matrix: np.ndarray) -> float:
+    return float(class_scores(matrix)[2].mean())
 
 
 def binary_roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -127,12 +139,7 @@ def per_class_report(labels: Sequence[int], probabilities: np.ndarray, class_nam
         raise DataError(f"labels must lie in 0..{len(names) - 1} (one per class name), received values from "
                         f"{labels.min()} to {labels.max()}. Map labels to class indices first.")
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), len(names))
-    true_positive = np.diag(matrix).astype(np.float64)
-    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
-        recall = np.where(support > 0, true_positive / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    precision, recall, f1, support = class_scores(matrix)
     scores = np.stack([precision, recall, f1], axis=1)
     weights = support / support.sum()
 
@@ -144,7 +151,7 @@ def per_class_report(labels: Sequence[int], probabilities: np.ndarray, class_nam
         "classes": {name: row(scores[c], support[c]) for c, name in enumerate(names)},
         "macro_avg": row(scores.mean(axis=0), support.sum()),
         "weighted_avg": row(weights @ scores, support.sum()),
-        "accuracy": float(true_positive.sum() / support.sum()),
+        "accuracy": float(np.trace(matrix) / support.sum()),
         "support": int(support.sum()),
     }
 

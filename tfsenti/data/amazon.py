@@ -13,14 +13,13 @@ Example:
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Iterator, Literal
 
 from tfsenti.data.dataset import UNLABELED, BadRows
-from tfsenti.data.records import Record, file_stem, parse_binary_label, read_lines, report
+from tfsenti.data.records import Record, file_stem, json_objects, parse_binary_label, read_lines, report
 
 _ZHANG_LABELS = {"1": 0, "2": 1}
 _MAX_RECORD_LINES = 200  # a quoted CSV field may span lines; a stray quote must not swallow the file
@@ -148,23 +147,7 @@ def read_mcauley_json(
     bad_rows = bad_rows if bad_rows is not None else BadRows()
     counts = counts if counts is not None else Counter()
     stem = file_stem(path)
-    for number, line in read_lines(path, bad_rows):
-        body = line.strip()
-        if number == 1 and body.startswith("["):
-            body = body[1:].lstrip()
-        body = body.rstrip(",").rstrip()
-        if body.endswith("}]"):  # the last record of a complete array
-            body = body[:-1]
-        if body in ("", "[", "]"):
-            continue
-        try:
-            review = json.loads(body)
-        except json.JSONDecodeError as error:
-            report(bad_rows, path, number, "invalid JSON", f"{error.msg} at column {error.colno}")
-            continue
-        if not isinstance(review, dict):
-            report(bad_rows, path, number, "invalid JSON", f"expected an object, found {type(review).__name__}")
-            continue
+    for number, review in json_objects(path, bad_rows):
         label = UNLABELED
         if keep == "polarity":
             try:

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -90,6 +91,40 @@ def read_lines(path: str | Path, bad_rows: BadRows) -> Iterator[tuple[int, str]]
                         "Download or copy it again.", path=str(path), line=number + 1) from error
 
 
+def json_objects(path: str | Path, bad_rows: BadRows) -> Iterator[tuple[int, dict]]:
+    """Yield `(line number, object)` for each JSON object of a JSON Lines file (plain or gzip).
+
+    Also reads the "JSON array, one record per line" variant (a leading `[`, trailing commas, a closing `]`). A line
+    that is not valid JSON, or not an object, is an "invalid JSON" bad row; blank lines are skipped.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.json")
+        >>> _ = open(path, "w").write('[{"a": 1},\\n{"a": 2}]\\n')
+        >>> list(json_objects(path, BadRows()))
+        [(1, {'a': 1}), (2, {'a': 2})]
+    """
+    path = Path(path)
+    for number, line in read_lines(path, bad_rows):
+        body = line.strip()
+        if number == 1 and body.startswith("["):
+            body = body[1:].lstrip()
+        body = body.rstrip(",").rstrip()
+        if body.endswith("}]"):  # the last record of a complete array
+            body = body[:-1]
+        if body in ("", "[", "]"):
+            continue
+        try:
+            item = json.loads(body)
+        except json.JSONDecodeError as error:
+            report(bad_rows, path, number, "invalid JSON", f"{error.msg} at column {error.colno}")
+            continue
+        if not isinstance(item, dict):
+            report(bad_rows, path, number, "invalid JSON", f"expected an object, found {type(item).__name__}")
+            continue
+        yield number, item
+
+
 def report(bad_rows: BadRows, path: str | Path, line: int, kind: str, detail: str | None = None) -> None:
     """Record a bad row under a fixed `kind` ("empty text", "invalid JSON", ...), so counts group by kind.
 
@@ -113,4 +148,4 @@ def parse_binary_label(value: str, mapping: dict[str, int], path: Path, line: in
     return label
 
 
-__all__ = ["Record", "UNLABELED", "is_gzip", "file_stem", "read_lines", "report", "parse_binary_label"]
+__all__ = ["Record", "UNLABELED", "is_gzip", "file_stem", "json_objects", "read_lines", "report", "parse_binary_label"]

@@ -20,7 +20,6 @@ import dataclasses
 import gzip
 import io
 import itertools
-import json
 import logging
 import math
 import re
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple, TextIO
 
 from tfsenti.data.dataset import BadRows
-from tfsenti.data.records import file_stem, is_gzip, read_lines, report
+from tfsenti.data.records import file_stem, is_gzip, json_objects, report
 from tfsenti.errors import ConfigError, DataError
 
 log = logging.getLogger("tfsenti")
@@ -413,9 +412,9 @@ def read_json_lines(
         [('r.jsonl', 2, 'invalid JSON')]
     """
     stem = file_stem(path)
-    sample = list(itertools.islice(_json_objects(path, BadRows()), _JSON_SAMPLE_ROWS))  # a first, silent look
+    sample = list(itertools.islice(json_objects(path, BadRows()), _JSON_SAMPLE_ROWS))  # a first, silent look
     if not sample:
-        for _ in _json_objects(path, bad_rows):  # no object at all: report the lines
+        for _ in json_objects(path, bad_rows):  # no object at all: report the lines
             pass
         return
     keys: dict[str, None] = {}
@@ -423,7 +422,7 @@ def read_json_lines(
         keys.update(dict.fromkeys(item))
     columns = resolve_columns(keys, options, path, f"keys of the first {len(sample)} object(s)")
     on_columns(columns)
-    for line, item in _json_objects(path, bad_rows):
+    for line, item in json_objects(path, bad_rows):
         present = [name for name in columns.text if name in item]
         if columns.label not in item or not present:
             absent = [name for name in (*columns.text, columns.label) if name not in item]
@@ -438,27 +437,6 @@ def read_json_lines(
             report(bad_rows, path, line, "missing label", f"{columns.label}={item[columns.label]!r}")
             continue
         yield UserRecord(text, label, f"{stem}:{line}", line)
-
-
-def _json_objects(path: Path, bad_rows: BadRows) -> Iterator[tuple[int, dict]]:
-    for line, body in read_lines(path, bad_rows):
-        body = body.strip()
-        if line == 1 and body.startswith("["):
-            body = body[1:].lstrip()
-        body = body.rstrip(",").rstrip()
-        if body.endswith("}]"):
-            body = body[:-1]
-        if body in ("", "]"):
-            continue
-        try:
-            item = json.loads(body)
-        except json.JSONDecodeError as error:
-            report(bad_rows, path, line, "invalid JSON", f"{error.msg} at column {error.colno}")
-            continue
-        if not isinstance(item, dict):
-            report(bad_rows, path, line, "invalid JSON", f"expected an object, found {type(item).__name__}")
-            continue
-        yield line, item
 
 
 # ---------------------------------------------------------------------------------------------------- folder
