@@ -1,11 +1,15 @@
-"""tfsenti command line: train, evaluate, predict, list datasets. Flags become a Config; no ML logic lives here.
+"""tfsenti command line: train, evaluate, predict (locally or through TF Serving), inspect and serve-config for TF
+Serving, report, datasets, lr-find, hub build. Flags become a Config (`tfsenti.api`); no ML logic lives here.
+
+The same commands run as `python cli.py ...` from a checkout, `tfsenti ...` and `python -m tfsenti ...` once installed.
 
 Examples:
     python cli.py train --model nbbon --data imdb
-    python cli.py train --model nbbon --data nsmc --data-dir ../shared/datasets/nsmc --limit-train 20000
+    python cli.py train --model nbbon --data reviews.csv --text-column body --label-column stars
     python cli.py evaluate saved_models/imdb-nbbon
     python cli.py predict saved_models/imdb-nbbon "What a wonderful film" "지루하고 별로였다"
-    python cli.py datasets
+    python cli.py inspect saved_models/imdb-nbbon
+    python cli.py report
     tensorboard --logdir runs
 """
 
