@@ -37,11 +37,13 @@ def plot_accuracy_vs_time(records: Iterable[Record], dataset: str, path: str | P
 
     points = plottable(records, dataset)
     figure, axes = new_figure(8, 5, dpi=100)
-    for record in points:
+    for rank, record in enumerate(sorted(points, key=lambda record: record.test_accuracy)):
         seconds, accuracy = record.time["train_s"], 100 * record.test_accuracy
         marker = "s" if record.protocol.setting == "transductive" else "o"
         axes.scatter([seconds / 60], [accuracy], marker=marker, s=40, zorder=3)
-        axes.annotate(record.name, (seconds / 60, accuracy), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        # labels alternate above and below their points, so that systems of close accuracy stay readable
+        axes.annotate(record.name, (seconds / 60, accuracy), textcoords="offset points",
+                      xytext=(6, 4 if rank % 2 else -11), fontsize=8)
     styles = iter([":", "--", "-.", (0, (1, 3)), (0, (5, 3)), (0, (3, 1, 1, 1, 1, 1))])
     for system in systems_of(dataset):
         rerun = system.rerun if system.rerun != system.reported else None
