@@ -320,14 +320,11 @@ def _default_evaluation_data(metadata: dict[str, Any], model_path) -> str:
 def _evaluate_split(recipe, dataset: TextDataset, split: str, log_dir: Path) -> dict[str, float]:
     probabilities = recipe.predict_proba(dataset.texts)
     metrics = evaluation.classification_metrics(dataset.labels, probabilities)
+    confusion = evaluation.confusion_matrix(dataset.labels, probabilities.argmax(1), probabilities.shape[1])
+    report = evaluation.per_class_report(dataset.labels, probabilities, dataset.class_names)
     log_evaluation(
-        log_dir, split, metrics,
-        confusion=evaluation.confusion_matrix(dataset.labels, probabilities.argmax(1), probabilities.shape[1]),
-        class_names=dataset.class_names,
+        log_dir, split, metrics, confusion=confusion, class_names=dataset.class_names,
         examples=evaluation.misclassified(dataset.texts, dataset.labels, probabilities, k=8),
-        report=evaluation.format_report(
-            evaluation.per_class_report(dataset.labels, probabilities, dataset.class_names),
-            evaluation.confusion_matrix(dataset.labels, probabilities.argmax(1), probabilities.shape[1]),
-            dataset.class_names),
+        report=evaluation.format_report(report, confusion, dataset.class_names),
     )
     return metrics
